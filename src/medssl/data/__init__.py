@@ -1,0 +1,1 @@
+"""Datasets: the catalogue, downloads, loaders, the labelled-budget split and the prepared files."""

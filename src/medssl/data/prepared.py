@@ -1,0 +1,110 @@
+"""The split stage's files and the only readers of them.
+
+``data/prepared/`` holds what training may see: labelled images with labels, unlabelled images
+without labels, validation, and (read by evaluation only) test. The unlabelled pool's true labels go
+to a separate folder, ``data/hidden/``, that no train stage lists in its deps and that only
+:func:`load_hidden_unlabelled_labels` (for pseudo-label accuracy) opens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medssl.data.images import LabelledImages, RawDataset
+from medssl.data.split import Split, SplitConfig
+from medssl.errors import DataError
+from medssl.io import read_json, read_npz, write_json, write_npz
+
+LABELLED_FILE = "labelled.npz"
+UNLABELLED_FILE = "unlabelled.npz"
+VAL_FILE = "val.npz"
+TEST_FILE = "test.npz"
+INFO_FILE = "dataset_info.json"
+HIDDEN_LABELS_FILE = "unlabelled_labels.npz"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    task: str
+    label_names: tuple[str, ...]
+    channels: int
+    image_size: int
+    labels_per_class: int
+    split_seed: int
+    counts: dict[str, int]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """Everything a method may train on. There is deliberately no field for the unlabelled pool's labels."""
+
+    labelled_x: np.ndarray  # uint8 (N, C, H, W)
+    labelled_y: np.ndarray  # int64 (N,)
+    unlabelled_x: np.ndarray  # uint8 (M, C, H, W)
+    val_x: np.ndarray
+    val_y: np.ndarray
+    info: DatasetInfo
+    pseudo_labels: np.ndarray | None = None  # filled by methods that use the cluster stage
+
+    @property
+    def num_classes(self) -> int:
+        return self.info.num_classes
+
+
+def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir: Path, hidden_dir: Path) -> DatasetInfo:
+    info = DatasetInfo(
+        name=raw.name, task=raw.task, label_names=raw.label_names, channels=raw.channels,
+        image_size=raw.image_size, labels_per_class=config.labels_per_class, split_seed=config.seed,
+        counts={"labelled": len(split.labelled), "unlabelled": len(split.unlabelled_images),
+                "val": len(split.val), "test": len(split.test)},
+    )
+    write_npz(prepared_dir / LABELLED_FILE, images=split.labelled.images, labels=split.labelled.labels,
+              source_index=split.labelled_source_index)
+    write_npz(prepared_dir / UNLABELLED_FILE, images=split.unlabelled_images,
+              source_index=split.unlabelled_source_index)
+    write_npz(prepared_dir / VAL_FILE, images=split.val.images, labels=split.val.labels)
+    write_npz(prepared_dir / TEST_FILE, images=split.test.images, labels=split.test.labels)
+    write_json(prepared_dir / INFO_FILE, dataclasses.asdict(info))
+    write_npz(hidden_dir / HIDDEN_LABELS_FILE, labels=split.unlabelled_hidden_labels,
+              source_index=split.unlabelled_source_index)
+    return info
+
+
+def load_dataset_info(prepared_dir: Path) -> DatasetInfo:
+    values = read_json(_existing(prepared_dir / INFO_FILE))
+    values["label_names"] = tuple(values["label_names"])
+    return DatasetInfo(**values)
+
+
+def load_train_data(prepared_dir: Path) -> TrainData:
+    labelled = read_npz(_existing(prepared_dir / LABELLED_FILE))
+    unlabelled = read_npz(_existing(prepared_dir / UNLABELLED_FILE))
+    val = read_npz(_existing(prepared_dir / VAL_FILE))
+    return TrainData(labelled_x=labelled["images"], labelled_y=labelled["labels"],
+                     unlabelled_x=unlabelled["images"], val_x=val["images"], val_y=val["labels"],
+                     info=load_dataset_info(prepared_dir))
+
+
+def load_labelled_set(path: Path) -> LabelledImages:
+    arrays = read_npz(_existing(path))
+    return LabelledImages(arrays["images"], arrays["labels"])
+
+
+def load_hidden_unlabelled_labels(hidden_dir: Path) -> np.ndarray:
+    """Evaluation only: the true labels of the unlabelled pool, in the pool's order."""
+    return read_npz(_existing(hidden_dir / HIDDEN_LABELS_FILE))["labels"]
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(f"{path} is missing; run the split stage first (dvc repro split)")
+    return path

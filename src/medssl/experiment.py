@@ -1,0 +1,147 @@
+"""Train one method over every seed, and evaluate it on the test split (the train and evaluate stages).
+
+Layout of the outputs:
+  models/<method>/manifest.json, models/<method>/seed_<s>/...   fitted models (DVC cache)
+  plots/train/<method>/train_seed<s>.csv, val_seed<s>.csv, curves.png
+  metrics/methods/<method>.json                                 mean ± std over seeds (git)
+  plots/eval/<method>/confusion.csv, roc.csv, confusion.png, roc.png
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from medssl import plots
+from medssl.data.prepared import (
+    TEST_FILE,
+    VAL_FILE,
+    DatasetInfo,
+    load_dataset_info,
+    load_labelled_set,
+    load_train_data,
+)
+from medssl.device import configure_threads, pick_device
+from medssl.io import read_json, write_csv, write_json
+from medssl.methods import create_method
+from medssl.methods.base import HistoryRow, RunContext
+from medssl.methods.registry import method_config
+from medssl.metrics import FPR_GRID, classification_metrics, mean_and_std, one_vs_rest_auc, one_vs_rest_tpr
+from medssl.training import TrainConfig, run_fingerprint
+
+MANIFEST_FILE = "manifest.json"
+HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "auc")
+
+
+def seed_directory(models_dir: Path, seed: int) -> Path:
+    return models_dir / f"seed_{seed}"
+
+
+def train_method(name: str, method_values: Mapping[str, Any], train_config: TrainConfig, prepared_dir: Path,
+                 models_dir: Path, plots_dir: Path) -> dict[str, Any]:
+    """Fit ``name`` once per seed in ``train_config.seeds``; write models, histories and curves."""
+    configure_threads(train_config.num_threads)
+    device = pick_device(train_config.device)
+    data = load_train_data(prepared_dir)
+    config = method_config(name, method_values)
+    histories: dict[int, list[HistoryRow]] = {}
+    seconds: dict[str, float] = {}
+    for seed in train_config.seeds:
+        method = create_method(name, method_values, data.info)
+        run = RunContext(
+            seed=seed, device=device, eval_every=train_config.eval_every,
+            checkpoint_every=train_config.checkpoint_every, log_every=train_config.log_every,
+            eval_batch_size=train_config.eval_batch_size, selection_metric=train_config.selection_metric,
+            checkpoint_path=Path(train_config.checkpoint_dir) / name
+            / f"{run_fingerprint(name, config, train_config, data, seed)}.pt",
+            progress_label=f"{name} seed {seed}",
+        )
+        started = time.perf_counter()
+        histories[seed] = method.fit(data, run)
+        seconds[f"seed_{seed}"] = time.perf_counter() - started
+        method.save(seed_directory(models_dir, seed))
+        _write_history(histories[seed], plots_dir, seed)
+        print(f"{name} seed {seed}: trained in {seconds[f'seed_{seed}']:.1f} s on {device}")
+    manifest = {"method": name, "seeds": list(train_config.seeds), "config": dataclasses.asdict(config),
+                "device": str(device), "torch": torch.__version__, "train_seconds": seconds}
+    write_json(models_dir / MANIFEST_FILE, manifest)
+    plots.training_curves(histories, plots_dir / "curves.png", f"{name} on {data.info.name}, "
+                          f"{data.info.labels_per_class} labels/class")
+    return manifest
+
+
+def _write_history(history: list[HistoryRow], plots_dir: Path, seed: int) -> None:
+    """Training-side values (losses, or a searched hyperparameter) and validation scores go to separate
+    CSVs, so each file plots as clean series in DVC."""
+    losses = [{k: v for k, v in row.items() if not k.startswith("val_")} for row in history]
+    validation = [{k: v for k, v in row.items() if k == "step" or k.startswith("val_")} for row in history]
+    for rows, stem in ((losses, "train"), (validation, "val")):
+        rows = [row for row in rows if len(row) > 1]
+        if rows:
+            write_csv(plots_dir / f"{stem}_seed{seed}.csv", rows)
+
+
+def evaluate_method(name: str, models_dir: Path, prepared_dir: Path, metrics_path: Path, plots_dir: Path,
+                    device: str = "auto") -> dict[str, Any]:
+    """Score every seed's model on test (and val, for reference); write mean ± std and plots."""
+    manifest = read_json(models_dir / MANIFEST_FILE)
+    info = load_dataset_info(prepared_dir)
+    test = load_labelled_set(prepared_dir / TEST_FILE)
+    val = load_labelled_set(prepared_dir / VAL_FILE)
+    per_seed, test_probabilities = {}, {}
+    for seed in manifest["seeds"]:
+        method = create_method(name, manifest["config"], info)
+        method.load(seed_directory(models_dir, seed), pick_device(device))
+        test_probabilities[seed] = method.predict_proba(test.images)
+        per_seed[seed] = {"test": classification_metrics(test.labels, test_probabilities[seed]),
+                          "val": classification_metrics(val.labels, method.predict_proba(val.images))}
+    metrics = _summarise(name, info, manifest, per_seed)
+    write_json(metrics_path, metrics)
+    _write_evaluation_plots(name, info, test.labels, test_probabilities, per_seed, plots_dir)
+    return metrics
+
+
+def _summarise(name: str, info: DatasetInfo, manifest: Mapping[str, Any],
+               per_seed: Mapping[int, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    seeds = list(per_seed)
+    summary: dict[str, Any] = {
+        "method": name, "dataset": info.name, "image_size": info.image_size,
+        "labels_per_class": info.labels_per_class, "split_seed": info.split_seed, "seeds": seeds,
+    }
+    for split in ("test", "val"):
+        summary[split] = {metric: mean_and_std([per_seed[s][split][metric] for s in seeds])
+                          for metric in HEADLINE_METRICS}
+    summary["test_per_class_accuracy"] = {
+        label: mean_and_std([per_seed[s]["test"]["per_class_accuracy"][index] for s in seeds])
+        for index, label in enumerate(info.label_names)
+    }
+    summary["train_seconds"] = mean_and_std(list(manifest["train_seconds"].values()))
+    summary["per_seed"] = {f"seed_{s}": {f"test_{metric}": per_seed[s]["test"][metric] for metric in HEADLINE_METRICS}
+                           for s in seeds}
+    return summary
+
+
+def _write_evaluation_plots(name: str, info: DatasetInfo, labels: np.ndarray, probabilities: Mapping[int, np.ndarray],
+                            per_seed: Mapping[int, Mapping[str, Any]], plots_dir: Path) -> None:
+    names = info.label_names
+    title = f"{name}: {info.name}, {info.labels_per_class} labels/class, {len(probabilities)} seeds"
+    # DVC's confusion template counts rows of (actual, predicted); all seeds are stacked.
+    write_csv(plots_dir / "confusion.csv", [
+        {"actual": names[truth], "predicted": names[guess]}
+        for p in probabilities.values() for truth, guess in zip(labels, p.argmax(axis=1), strict=True)
+    ])
+    matrix = np.sum([per_seed[s]["test"]["confusion"] for s in probabilities], axis=0)
+    plots.confusion_matrix_figure(matrix, names, plots_dir / "confusion.png", title)
+    tpr = np.stack([one_vs_rest_tpr(labels, p) for p in probabilities.values()])  # (seeds, classes, grid)
+    auc = np.stack([one_vs_rest_auc(labels, p) for p in probabilities.values()])
+    # DVC's linear plot: the macro-average one-vs-rest ROC, averaged over seeds.
+    macro = tpr.mean(axis=(0, 1))
+    write_csv(plots_dir / "roc.csv", [{"fpr": float(f), "tpr": float(t)} for f, t in zip(FPR_GRID, macro, strict=True)])
+    plots.roc_figure(tpr, auc, names, plots_dir / "roc.png", title)
+

@@ -1,0 +1,58 @@
+"""The one small interface every method implements: fit, predict_proba, save, load."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from medssl.data.prepared import DatasetInfo, TrainData
+
+# One row of a training history: "step" plus named values (losses, validation scores).
+HistoryRow = dict[str, float]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where and how one (method, seed) training runs; built by the train stage from ``params.train``."""
+
+    seed: int
+    device: torch.device
+    eval_every: int
+    checkpoint_every: int
+    log_every: int
+    eval_batch_size: int
+    selection_metric: str
+    checkpoint_path: Path | None = None  # resumable state; None disables checkpoints
+    progress_label: str = ""
+
+
+class Method(ABC):
+    """A few-label classifier. Subclasses set ``name`` (by registering) and ``config_class``."""
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type]
+
+    def __init__(self, config: Any, info: DatasetInfo) -> None:
+        self.config = config
+        self.info = info
+
+    @abstractmethod
+    def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
+        """Train on ``data`` (never the unlabelled pool's labels) and return the training history."""
+
+    @abstractmethod
+    def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (N, K) for uint8 (N, C, H, W) images."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write the fitted model under ``directory``."""
+
+    @abstractmethod
+    def load(self, directory: Path, device: torch.device) -> None:
+        """Restore a model written by :meth:`save`, ready to predict on ``device``."""

@@ -1,0 +1,117 @@
+"""Figures: training curves, confusion matrices, ROC curves, method comparison, label-budget curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from medssl.io import atomic_path  # noqa: E402
+from medssl.metrics import FPR_GRID  # noqa: E402
+
+
+def _save(figure: plt.Figure, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+
+def training_curves(histories: Mapping[int, Sequence[Mapping[str, float]]], path: Path, title: str) -> None:
+    """One panel per logged quantity (losses, validation score), one line per seed."""
+    quantities = sorted({key for rows in histories.values() for row in rows for key in row if key != "step"})
+    if not quantities:
+        return
+    figure, axes = plt.subplots(1, len(quantities), figsize=(4.2 * len(quantities), 3.2), squeeze=False)
+    for axis, quantity in zip(axes[0], quantities, strict=True):
+        for seed, rows in sorted(histories.items()):
+            points = [(row["step"], row[quantity]) for row in rows if quantity in row]
+            if points:
+                steps, values = zip(*points, strict=True)
+                axis.plot(steps, values, label=f"seed {seed}", marker="." if len(points) < 20 else None)
+        axis.set_xlabel("step")
+        axis.set_title(quantity)
+        axis.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.suptitle(title, y=1.02)
+    _save(figure, path)
+
+
+def confusion_matrix_figure(matrix: np.ndarray, label_names: Sequence[str], path: Path, title: str) -> None:
+    """Counts summed over seeds; colour is the row-normalised rate (per-class recall on the diagonal)."""
+    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(3.5, 0.6 * len(label_names) + 2)
+    figure, axis = plt.subplots(figsize=(size, size))
+    axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for row in range(len(label_names)):
+        for column in range(len(label_names)):
+            axis.text(column, row, f"{int(matrix[row, column])}\n{rates[row, column]:.0%}", ha="center",
+                      va="center", fontsize=8, color="white" if rates[row, column] > 0.6 else "black")
+    ticks = np.arange(len(label_names))
+    axis.set_xticks(ticks, labels=label_names, rotation=45, ha="right")
+    axis.set_yticks(ticks, labels=label_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(title)
+    _save(figure, path)
+
+
+def roc_figure(tpr_by_seed: np.ndarray, auc_by_seed: np.ndarray, label_names: Sequence[str], path: Path,
+               title: str) -> None:
+    """``tpr_by_seed``: (seeds, classes, grid); ``auc_by_seed``: (seeds, classes). Mean curve ± one std."""
+    figure, axis = plt.subplots(figsize=(4.6, 4.2))
+    classes = [1] if len(label_names) == 2 else range(len(label_names))  # binary: one curve tells all
+    for label in classes:
+        mean, std = tpr_by_seed[:, label].mean(axis=0), tpr_by_seed[:, label].std(axis=0)
+        auc = auc_by_seed[:, label]
+        line, = axis.plot(FPR_GRID, mean, label=f"{label_names[label]} (AUC {auc.mean():.3f} ± {auc.std():.3f})")
+        axis.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), alpha=0.15,
+                          color=line.get_color())
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    axis.set_xlabel("false positive rate")
+    axis.set_ylabel("true positive rate")
+    axis.set_title(title)
+    axis.legend(fontsize=7, loc="lower right")
+    _save(figure, path)
+
+
+def method_comparison_figure(summary: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: Sequence[str],
+                             path: Path, title: str) -> None:
+    """Grouped bars: one group per metric, one bar per method, error bar = std over seeds."""
+    methods = list(summary)
+    width = 0.8 / max(len(methods), 1)
+    figure, axis = plt.subplots(figsize=(1.8 + 1.6 * len(metrics) * max(1, len(methods) / 3), 3.6))
+    for index, method in enumerate(methods):
+        means = [summary[method][metric]["mean"] for metric in metrics]
+        stds = [summary[method][metric]["std"] for metric in metrics]
+        positions = np.arange(len(metrics)) + (index - (len(methods) - 1) / 2) * width
+        axis.bar(positions, means, width, yerr=stds, capsize=3, label=method)
+    axis.set_xticks(np.arange(len(metrics)), labels=[metric.replace("_", " ") for metric in metrics])
+    axis.set_ylim(0, 1)
+    axis.set_ylabel("test score (mean ± std over seeds)")
+    axis.set_title(title)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _save(figure, path)
+
+
+def budget_curves_figure(curves: Mapping[str, Sequence[tuple[float, float, float]]], metric: str, path: Path,
+                         title: str) -> None:
+    """One line per method: (labels per class, mean, std) points with error bars, log-scaled budget axis."""
+    figure, axis = plt.subplots(figsize=(5.2, 3.8))
+    for method, points in sorted(curves.items()):
+        budgets, means, stds = zip(*sorted(points), strict=True)
+        axis.errorbar(budgets, means, yerr=stds, marker="o", capsize=3, label=method)
+    axis.set_xscale("log")
+    budgets_seen = sorted({point[0] for points in curves.values() for point in points})
+    axis.set_xticks(budgets_seen, labels=[f"{b:g}" for b in budgets_seen])
+    axis.set_xlabel("labelled images per class")
+    axis.set_ylabel(f"test {metric}")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    _save(figure, path)

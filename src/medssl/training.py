@@ -1,0 +1,264 @@
+"""The common training loop for every PyTorch method.
+
+A :class:`TorchMethod` says which networks and optimisers it has and what one step does; the loop
+owns everything else: seeding, batch sampling, progress bar, loss logging, validation-based model
+selection, and checkpoints that make an interrupted training resume where it stopped and end with
+the same weights as an uninterrupted one (on CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from abc import abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from medssl.data.prepared import TrainData
+from medssl.device import seed_everything
+from medssl.io import torch_load, torch_save
+from medssl.methods.base import HistoryRow, Method, RunContext
+from medssl.metrics import selection_score
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "auto"
+    num_threads: int = 0  # 0: PyTorch's default
+    eval_every: int = 100
+    checkpoint_every: int = 500
+    log_every: int = 20
+    eval_batch_size: int = 256
+    selection_metric: str = "accuracy"
+    checkpoint_dir: str = ".checkpoints"
+
+
+def images_to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range of a tanh generator (PLAB-GAN normalises to [-1, 1])."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+class EpochSampler:
+    """Shuffled passes over a set of images held as uint8 tensors on the training device.
+
+    Its state (generator, order, cursor) is checkpointed so a resumed run draws the same batches.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None, batch_size: int, seed: int,
+                 device: torch.device) -> None:
+        if len(images) == 0:
+            raise ValueError("cannot sample batches from an empty image set")
+        self.images = torch.from_numpy(images).to(device)
+        self.labels = None if labels is None else torch.from_numpy(labels).to(device)
+        self.batch_size = min(batch_size, len(images))
+        self.generator = torch.Generator().manual_seed(seed)
+        self.order = torch.empty(0, dtype=torch.long)
+        self.cursor = 0
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.cursor + self.batch_size > len(self.order):
+            self.order = torch.randperm(len(self.images), generator=self.generator)
+            self.cursor = 0
+        rows = self.order[self.cursor:self.cursor + self.batch_size].to(self.images.device)
+        self.cursor += self.batch_size
+        labels = None if self.labels is None else self.labels[rows]
+        return images_to_float(self.images[rows]), labels
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state(), "order": self.order, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["generator"])
+        self.order = state["order"]
+        self.cursor = int(state["cursor"])
+
+
+class TorchMethod(Method):
+    """Base of every PyTorch method. The config must have ``iterations`` and ``batch_size``."""
+
+    classifier_name = "classifier"
+
+    def __init__(self, config: Any, info: Any) -> None:
+        super().__init__(config, info)
+        self.device = torch.device("cpu")
+        self.networks: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.samplers: dict[str, EpochSampler] = {}
+
+    @abstractmethod
+    def build_networks(self) -> dict[str, nn.Module]:
+        """Networks by name, built from ``self.info`` and ``self.config``; one is ``classifier_name``."""
+
+    @abstractmethod
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Optimisers by name over ``self.networks``."""
+
+    @abstractmethod
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        """One update; returns detached scalar losses (kept on the device: no sync per step)."""
+
+    def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
+        """Labelled batches by default; semi-supervised methods add an unlabelled sampler."""
+        return {"labelled": EpochSampler(data.labelled_x, data.labelled_y, self.config.batch_size, seed, self.device)}
+
+    def selected_network_names(self) -> tuple[str, ...]:
+        """Networks whose weights are restored to the best validation step at the end."""
+        return (self.classifier_name,)
+
+    def classifier(self) -> nn.Module:
+        return self.networks[self.classifier_name]
+
+    def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
+        seed_everything(run.seed)
+        self.device = run.device
+        self.networks = {name: net.to(self.device) for name, net in self.build_networks().items()}
+        self.optimizers = self.build_optimizers()
+        self.samplers = self.build_samplers(data, run.seed)
+        return TrainingLoop(self, data, run).run(self.config.iterations)
+
+    @torch.no_grad()
+    def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        network = self.classifier().eval()
+        outputs = []
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(images[start:start + batch_size]).to(self.device)
+            outputs.append(torch.softmax(self.class_logits(network, images_to_float(batch)), dim=1).cpu())
+        return torch.cat(outputs).double().numpy()
+
+    def class_logits(self, network: nn.Module, images: torch.Tensor) -> torch.Tensor:
+        """The K real-class logits; a K+1 discriminator overrides this to drop its fake logit."""
+        return network(images)
+
+    def save(self, directory: Path) -> None:
+        torch_save(directory / "weights.pt", {name: net.state_dict() for name, net in self.networks.items()})
+
+    def load(self, directory: Path, device: torch.device) -> None:
+        self.device = device
+        state = torch_load(directory / "weights.pt", self.device)
+        self.networks = {name: net.to(self.device) for name, net in self.build_networks().items()}
+        for name, network in self.networks.items():
+            network.load_state_dict(state[name])
+
+
+class TrainingLoop:
+    def __init__(self, method: TorchMethod, data: TrainData, run: RunContext) -> None:
+        self.method = method
+        self.data = data
+        self.context = run
+        self.history: list[HistoryRow] = []
+        self.best_score = -np.inf
+        self.best_state: dict[str, dict[str, torch.Tensor]] | None = None
+        self.loss_sums: dict[str, torch.Tensor | float] = {}
+        self.steps_since_log = 0
+
+    def run(self, iterations: int) -> list[HistoryRow]:
+        start = self._resume()
+        bar = tqdm(range(start, iterations), initial=start, total=iterations, desc=self.context.progress_label,
+                   mininterval=1.0, leave=False)
+        for step in bar:
+            for network in self.method.networks.values():
+                network.train()
+            self._accumulate(self.method.train_step(step))
+            done = step + 1
+            row: HistoryRow = {}
+            if done % self.context.log_every == 0 or done == iterations:
+                row.update(self._flush_losses())
+            if done % self.context.eval_every == 0 or done == iterations:
+                row.update(self._validate())
+            if row:
+                self.history.append({"step": float(done), **row})
+                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items()}, refresh=False)
+            if self.context.checkpoint_path and done % self.context.checkpoint_every == 0 and done < iterations:
+                self._save_checkpoint(done)
+        bar.close()
+        self._restore_best()
+        if self.context.checkpoint_path:
+            self.context.checkpoint_path.unlink(missing_ok=True)
+        return self.history
+
+    def _accumulate(self, losses: dict[str, torch.Tensor]) -> None:
+        for name, value in losses.items():
+            self.loss_sums[name] = self.loss_sums.get(name, 0.0) + value.detach()
+        self.steps_since_log += 1
+
+    def _flush_losses(self) -> HistoryRow:
+        means = {name: float(total) / self.steps_since_log for name, total in self.loss_sums.items()}
+        self.loss_sums, self.steps_since_log = {}, 0
+        return means
+
+    def _validate(self) -> HistoryRow:
+        probabilities = self.method.predict_proba(self.data.val_x, self.context.eval_batch_size)
+        score = selection_score(self.context.selection_metric, self.data.val_y, probabilities)
+        if score > self.best_score:  # strict: ties keep the earlier step
+            self.best_score = score
+            self.best_state = {name: copy.deepcopy(self.method.networks[name].state_dict())
+                               for name in self.method.selected_network_names()}
+        return {f"val_{self.context.selection_metric}": score}
+
+    def _restore_best(self) -> None:
+        if self.best_state is not None:
+            for name, state in self.best_state.items():
+                self.method.networks[name].load_state_dict(state)
+
+    def _save_checkpoint(self, done: int) -> None:
+        torch_save(self.context.checkpoint_path, {
+            "format": CHECKPOINT_FORMAT,
+            "step": done,
+            "networks": {name: net.state_dict() for name, net in self.method.networks.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.method.optimizers.items()},
+            "samplers": {name: sampler.state_dict() for name, sampler in self.method.samplers.items()},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "history": json.dumps(self.history),
+            "best_score": float(self.best_score),
+            "best_state": self.best_state,
+            "loss_sums": {name: torch.as_tensor(total) for name, total in self.loss_sums.items()},
+            "steps_since_log": self.steps_since_log,
+        })
+
+    def _resume(self) -> int:
+        path = self.context.checkpoint_path
+        if path is None or not path.is_file():
+            return 0
+        state = torch_load(path, self.method.device)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            return 0
+        for name, network in self.method.networks.items():
+            network.load_state_dict(state["networks"][name])
+        for name, optimizer in self.method.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        for name, sampler in self.method.samplers.items():
+            sampler.load_state_dict(state["samplers"][name])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        self.history = json.loads(state["history"])
+        self.best_score = state["best_score"]
+        self.best_state = state["best_state"]
+        self.loss_sums = dict(state["loss_sums"])
+        self.steps_since_log = int(state["steps_since_log"])
+        print(f"{self.context.progress_label}: resumed from {path} at step {state['step']}")
+        return int(state["step"])
+
+
+def run_fingerprint(method_name: str, method_config: Any, train_config: TrainConfig, data: TrainData, seed: int) -> str:
+    """Identifies a training run, so a checkpoint is only resumed by the run that wrote it."""
+    digest = hashlib.blake2b(digest_size=16)
+    settings = {"method": method_name, "config": repr(method_config), "seed": seed,
+                "selection": train_config.selection_metric, "eval_every": train_config.eval_every}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for array in (data.labelled_x, data.labelled_y, data.unlabelled_x, data.val_x, data.val_y):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    if data.pseudo_labels is not None:
+        digest.update(np.ascontiguousarray(data.pseudo_labels).tobytes())
+    return digest.hexdigest()

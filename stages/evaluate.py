@@ -1,0 +1,27 @@
+"""evaluate stage: test-split metrics of one method, mean ± std over its seeds, with ROC and confusion plots."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from medssl.cli import run_stage
+from medssl.experiment import evaluate_method
+from medssl.report import HEADLINE_METRICS, format_score
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--models", type=Path, required=True)
+    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--metrics", type=Path, required=True, help="output JSON, e.g. metrics/methods/<method>.json")
+    parser.add_argument("--plots", type=Path, required=True, help="output folder, e.g. plots/eval/<method>")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    metrics = evaluate_method(args.method, args.models, args.prepared, args.metrics, args.plots, args.device)
+    print(f"{args.method}: " + ", ".join(f"test {m} {format_score(metrics['test'][m], m)}" for m in HEADLINE_METRICS))
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,24 @@
+"""report stage: one Markdown table and one figure comparing every enabled method."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from medssl.cli import load_raw_section, run_stage
+from medssl.report import build_report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--metrics-dir", type=Path, default=Path("metrics/methods"))
+    parser.add_argument("--markdown", type=Path, default=Path("reports/summary.md"))
+    parser.add_argument("--figure", type=Path, default=Path("plots/report/comparison.png"))
+    args = parser.parse_args(argv)
+    methods = load_raw_section(args.params, "methods")["enabled"]
+    print(build_report(methods, args.metrics_dir, args.markdown, args.figure), end="")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,32 @@
+"""split stage: labels_per_class labelled images per class, the rest of train unlabelled, official val/test.
+
+The unlabelled pool's true labels go to --hidden, a folder only evaluation reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from medssl.cli import load_section, run_stage
+from medssl.data.prepared import write_split
+from medssl.data.sources import DataConfig, load_raw
+from medssl.data.split import SplitConfig, make_split
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--raw", type=Path, default=Path("data/raw"))
+    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--hidden", type=Path, default=Path("data/hidden"))
+    args = parser.parse_args(argv)
+    data_config = load_section(args.params, "data", DataConfig)
+    split_config = load_section(args.params, "split", SplitConfig)
+    raw = load_raw(data_config, args.raw)
+    info = write_split(make_split(raw, split_config), raw, split_config, args.prepared, args.hidden)
+    print(f"{info.name}: " + ", ".join(f"{count} {part}" for part, count in info.counts.items()))
+
+
+if __name__ == "__main__":
+    run_stage(main)

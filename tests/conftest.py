@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny synthetic data for unit tests, and the real-data mirror for integration tests.
+
+Integration tests read real datasets through the download code path: from the folder in
+$MEDSSL_DATA_MIRROR when it is set (CI points it at ../shared/data), else from the official URLs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medssl.data.catalog import SYNTHETIC
+from medssl.data.images import LabelledImages, RawDataset
+from medssl.data.prepared import DatasetInfo, TrainData
+from medssl.data.sources import DataConfig, acquire, load_raw
+from medssl.data.split import SplitConfig, make_split
+from medssl.data.synthetic import SyntheticConfig
+from medssl.methods.base import RunContext
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def synthetic_raw(tmp_path: Path) -> RawDataset:
+    config = DataConfig(name=SYNTHETIC, image_size=16,
+                        synthetic=SyntheticConfig(num_classes=3, train_per_class=30, val_per_class=8, test_per_class=8))
+    acquire(config, tmp_path / "raw")
+    return load_raw(config, tmp_path / "raw")
+
+
+def train_data_from(raw: RawDataset, labels_per_class: int = 10, seed: int = 0) -> TrainData:
+    split = make_split(raw, SplitConfig(labels_per_class=labels_per_class, seed=seed))
+    info = DatasetInfo(raw.name, raw.task, raw.label_names, raw.channels, raw.image_size, labels_per_class, seed,
+                       {"labelled": len(split.labelled), "unlabelled": len(split.unlabelled_images)})
+    return TrainData(split.labelled.images, split.labelled.labels, split.unlabelled_images, split.val.images,
+                     split.val.labels, info)
+
+
+@pytest.fixture
+def synthetic_train_data(synthetic_raw: RawDataset) -> TrainData:
+    return train_data_from(synthetic_raw)
+
+
+def cpu_run(seed: int = 0, checkpoint_path: Path | None = None, eval_every: int = 5,
+            checkpoint_every: int = 5) -> RunContext:
+    return RunContext(seed=seed, device=torch.device("cpu"), eval_every=eval_every,
+                      checkpoint_every=checkpoint_every, log_every=5, eval_batch_size=64,
+                      selection_metric="accuracy", checkpoint_path=checkpoint_path, progress_label="test")
+
+
+@pytest.fixture
+def data_mirror() -> str:
+    """The configured mirror folder ('' means: download from the official URLs)."""
+    return os.environ.get("MEDSSL_DATA_MIRROR", "")
+
+
+def labelled(images: np.ndarray, labels: np.ndarray) -> LabelledImages:
+    return LabelledImages(images, labels)

@@ -1,0 +1,92 @@
+"""One smoke test per registered method (a new method is tested the moment it registers), plus
+learning, determinism and resume checks of the common training loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from medssl.methods import available_methods, create_method
+from conftest import cpu_run, train_data_from
+
+# The smallest settings that exercise every code path of each method.
+TINY = {
+    "supervised_cnn": {"iterations": 10, "batch_size": 8},
+    "resnet": {"iterations": 3, "batch_size": 4},
+    "pca_svm": {"n_components": 5, "c_grid": [1.0, 10.0]},
+}
+
+
+def test_every_registered_method_has_a_tiny_config():
+    assert set(TINY) == set(available_methods())
+
+
+@pytest.mark.parametrize("name", available_methods())
+def test_method_fits_predicts_and_round_trips(name: str, synthetic_train_data, tmp_path: Path):
+    method = create_method(name, TINY[name], synthetic_train_data.info)
+    history = method.fit(synthetic_train_data, cpu_run())
+    assert history and all("step" in row for row in history)
+    probabilities = method.predict_proba(synthetic_train_data.val_x)
+    assert probabilities.shape == (len(synthetic_train_data.val_x), synthetic_train_data.num_classes)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+    method.save(tmp_path / "model")
+    restored = create_method(name, TINY[name], synthetic_train_data.info)
+    restored.load(tmp_path / "model", torch.device("cpu"))
+    np.testing.assert_allclose(restored.predict_proba(synthetic_train_data.val_x), probabilities, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", available_methods())
+def test_same_seed_gives_the_same_model_on_cpu(name: str, synthetic_train_data):
+    outputs = []
+    for _ in range(2):
+        method = create_method(name, TINY[name], synthetic_train_data.info)
+        method.fit(synthetic_train_data, cpu_run(seed=7))
+        outputs.append(method.predict_proba(synthetic_train_data.val_x))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+@pytest.mark.parametrize("name, values", [("supervised_cnn", {"iterations": 150, "batch_size": 16, "learning_rate": 1e-3}),
+                                          ("pca_svm", {"n_components": 10})])
+def test_methods_learn_the_synthetic_task(name: str, values: dict, synthetic_raw):
+    data = train_data_from(synthetic_raw, labels_per_class=10)
+    method = create_method(name, values, data.info)
+    method.fit(data, cpu_run(eval_every=50))
+    accuracy = np.mean(method.predict_proba(data.val_x).argmax(axis=1) == data.val_y)
+    assert accuracy >= 0.8, f"{name} reached {accuracy:.2f} on a task a working classifier solves"
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_interrupted_training_resumes_to_the_same_weights(synthetic_train_data, tmp_path: Path, monkeypatch):
+    values = {"iterations": 20, "batch_size": 8}
+    checkpoint = tmp_path / "run.pt"
+
+    straight = create_method("supervised_cnn", values, synthetic_train_data.info)
+    straight_history = straight.fit(synthetic_train_data, cpu_run(seed=1, checkpoint_path=tmp_path / "other.pt"))
+
+    interrupted = create_method("supervised_cnn", values, synthetic_train_data.info)
+    original = type(interrupted).train_step
+
+    def crash_at_step_13(self, step):
+        if step == 13:
+            raise _Interrupted
+        return original(self, step)
+
+    monkeypatch.setattr(type(interrupted), "train_step", crash_at_step_13)
+    with pytest.raises(_Interrupted):
+        interrupted.fit(synthetic_train_data, cpu_run(seed=1, checkpoint_path=checkpoint))
+    assert checkpoint.is_file()  # the step-10 checkpoint survived the crash
+    monkeypatch.setattr(type(interrupted), "train_step", original)
+
+    resumed = create_method("supervised_cnn", values, synthetic_train_data.info)
+    resumed_history = resumed.fit(synthetic_train_data, cpu_run(seed=1, checkpoint_path=checkpoint))
+    assert not checkpoint.exists()  # removed once the training finished
+    assert resumed_history == straight_history
+    for name, network in straight.networks.items():
+        for key, tensor in network.state_dict().items():
+            torch.testing.assert_close(resumed.networks[name].state_dict()[key], tensor, rtol=0, atol=0)

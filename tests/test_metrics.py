@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from medssl.metrics import classification_metrics, mean_and_std, one_vs_rest_tpr, selection_score
+
+
+def test_binary_metrics_match_hand_computed_values():
+    labels = np.array([0, 0, 1, 1])
+    # positive-class scores 0.1, 0.6, 0.4, 0.9: predictions 0, 1, 0, 1
+    probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.6, 0.4], [0.1, 0.9]])
+    metrics = classification_metrics(labels, probabilities)
+    assert metrics["accuracy"] == pytest.approx(0.5)
+    assert metrics["balanced_accuracy"] == pytest.approx(0.5)
+    # pairs (neg, pos): (0.1,0.4) (0.1,0.9) (0.6,0.4) (0.6,0.9) -> 3 of 4 ranked right
+    assert metrics["auc"] == pytest.approx(0.75)
+    assert metrics["per_class_accuracy"] == [0.5, 0.5]
+    assert metrics["confusion"] == [[1, 1], [1, 1]]
+
+
+def test_multiclass_balanced_accuracy_and_macro_auc():
+    labels = np.array([0, 0, 0, 1, 2])
+    probabilities = np.eye(3)[[0, 0, 1, 1, 2]] * 0.7 + 0.1
+    metrics = classification_metrics(labels, probabilities)
+    assert metrics["accuracy"] == pytest.approx(0.8)
+    assert metrics["balanced_accuracy"] == pytest.approx((2 / 3 + 1 + 1) / 3)
+    assert metrics["per_class_accuracy"] == pytest.approx([2 / 3, 1.0, 1.0])
+    # One-vs-rest AUCs by counting (positive, negative) pairs, ties counted half:
+    # class 0: 4 wins + 2 ties of 6 = 5/6; class 1: 3 wins + 1 tie of 4 = 7/8; class 2: 1.
+    assert metrics["auc"] == pytest.approx((5 / 6 + 7 / 8 + 1) / 3)
+
+
+def test_selection_score_rejects_unknown_metric():
+    with pytest.raises(ValueError, match="unknown selection metric"):
+        selection_score("f1", np.array([0, 1]), np.eye(2))
+
+
+def test_roc_curve_of_a_perfect_classifier_is_a_step():
+    labels = np.array([0, 1, 0, 1])
+    tpr = one_vs_rest_tpr(labels, np.eye(2)[labels])
+    assert tpr.shape == (2, 101)
+    assert tpr[:, 0].tolist() == [0.0, 0.0] and np.all(tpr[:, 1:] == 1.0)
+
+
+def test_mean_and_sample_std():
+    assert mean_and_std([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0}
+    assert mean_and_std([0.5]) == {"mean": 0.5, "std": 0.0}

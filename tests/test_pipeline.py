@@ -1,0 +1,125 @@
+"""End to end, on real data: `dvc repro` of a tiny config in a temporary copy of this repository,
+a label-budget sweep through the DVC queue, the sweep table, and push/pull through a local remote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from medssl.sweep import method_runs, sweep_cells
+from conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "medssl test", "GIT_AUTHOR_EMAIL": "test@example.org",
+                "GIT_COMMITTER_NAME": "medssl test", "GIT_COMMITTER_EMAIL": "test@example.org"}
+
+
+def _environment(data_mirror: str) -> dict[str, str]:
+    environment = dict(os.environ, **GIT_IDENTITY, DVC_NO_ANALYTICS="1")
+    # Stage commands call `python`: make it this interpreter, with medssl importable.
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    if data_mirror:
+        environment["MEDSSL_DATA_MIRROR"] = str(Path(data_mirror).resolve())
+    return environment
+
+
+def _run(command: list[str], cwd: Path, environment: dict[str, str], timeout: float = 900) -> str:
+    completed = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
+    assert completed.returncode == 0, f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    return completed.stdout
+
+
+def _copy_repository(destination: Path) -> None:
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True).stdout.split("\n")
+    for relative in filter(None, listed):
+        source = REPO_ROOT / relative
+        if source.is_file():
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / relative)
+
+
+def _tiny_params(path: Path, enabled: list[str], labels_per_class: int) -> None:
+    params = yaml.safe_load(path.read_text())
+    params["split"]["labels_per_class"] = labels_per_class
+    params["train"].update(seeds=[0, 1], eval_every=10, checkpoint_every=20, log_every=5)
+    params["methods"]["enabled"] = enabled
+    params["methods"]["supervised_cnn"].update(iterations=20)
+    params["methods"]["resnet"].update(iterations=2, batch_size=4)
+    params["methods"]["pca_svm"].update(n_components=10)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    """MD5 of every DVC-tracked file under ``folder`` (DVC's own .gitignore files are git's business)."""
+    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".gitignore"}
+
+
+def _wait_for_queue(repo: Path, environment: dict[str, str], timeout_s: float = 900) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = _run(["dvc", "queue", "status"], repo, environment)
+        if not any(word in status for word in ("Queued", "Running")):
+            return status
+        time.sleep(3)
+    pytest.fail(f"the DVC queue did not finish in {timeout_s} s:\n{status}")
+
+
+def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
+    repo = tmp_path / "repo"
+    _copy_repository(repo)
+    environment = _environment(data_mirror)
+    _tiny_params(repo / "params.yaml", ["supervised_cnn", "resnet", "pca_svm"], labels_per_class=4)
+    _run(["git", "init", "-q"], repo, environment)
+    _run(["git", "add", "-A"], repo, environment)
+    _run(["git", "commit", "-qm", "tiny config"], repo, environment)
+
+    # 1. The whole pipeline on real PneumoniaMNIST.
+    _run(["dvc", "repro"], repo, environment)
+    for method in ("supervised_cnn", "resnet", "pca_svm"):
+        metrics = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
+        assert metrics["dataset"] == "pneumoniamnist" and metrics["labels_per_class"] == 4
+        assert metrics["seeds"] == [0, 1] and 0.0 <= metrics["test"]["auc"]["mean"] <= 1.0
+        for plot in ("confusion.csv", "roc.csv", "confusion.png", "roc.png"):
+            assert (repo / "plots" / "eval" / method / plot).stat().st_size > 0
+    assert "| resnet |" in (repo / "reports" / "summary.md").read_text()
+    assert "up to date" in _run(["dvc", "status"], repo, environment)
+
+    # 2. A label-budget sweep through the queue, then the papers' table from `dvc exp show --json`.
+    _tiny_params(repo / "params.yaml", ["supervised_cnn", "pca_svm"], labels_per_class=4)
+    _run(["dvc", "repro"], repo, environment)  # only the report changes: trainings are cached
+    _run(["git", "add", "-A"], repo, environment)
+    _run(["git", "commit", "-qm", "baseline results"], repo, environment)
+    _run(["dvc", "exp", "run", "--queue", "-S", "split.labels_per_class=3,5"], repo, environment)
+    _run(["dvc", "queue", "start", "-j", "1"], repo, environment)
+    status = _wait_for_queue(repo, environment)
+    assert status.count("Success") == 2, status
+    exp_show = json.loads(_run(["dvc", "exp", "show", "--json"], repo, environment))
+    cells = sweep_cells(method_runs(exp_show), "accuracy")[("pneumoniamnist", 28)]
+    assert set(cells["supervised_cnn"]) == {3, 4, 5} and set(cells["pca_svm"]) == {3, 4, 5}
+    assert all(cell["n"] == 2 for cell in cells["pca_svm"].values())
+    _run([sys.executable, "-m", "medssl.sweep", "--out-dir", "reports/sweep"], repo, environment)
+    assert "| supervised_cnn |" in (repo / "reports" / "sweep" / "sweep.md").read_text()
+    assert (repo / "reports" / "sweep" / "pneumoniamnist_28px_accuracy.png").is_file()
+
+    # 3. Share through a DVC remote: push, lose every local copy, pull them back byte for byte.
+    _run(["dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote")], repo, environment)
+    _run(["dvc", "push"], repo, environment)
+    tracked = ("data", "models/supervised_cnn", "models/pca_svm")
+    before = {folder: _digest(repo / folder) for folder in tracked}
+    for folder in ("data", "models", ".dvc/cache"):
+        shutil.rmtree(repo / folder)
+    _run(["dvc", "pull"], repo, environment)
+    assert {folder: _digest(repo / folder) for folder in tracked} == before
+    assert "up to date" in _run(["dvc", "status"], repo, environment)
