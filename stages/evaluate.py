@@ -7,7 +7,7 @@ from pathlib import Path
 
 from medssl.cli import run_stage
 from medssl.experiment import evaluate_method
-from medssl.report import HEADLINE_METRICS, format_score
+from medssl.metrics import HEADLINE_METRICS
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     metrics = evaluate_method(args.method, args.models, args.prepared, args.metrics, args.plots, args.device)
-    print(f"{args.method}: " + ", ".join(f"test {m} {format_score(metrics['test'][m], m)}" for m in HEADLINE_METRICS))
+    scores = (f"test {m} {metrics['test'][m]['mean']:.4f} ± {metrics['test'][m]['std']:.4f}" for m in HEADLINE_METRICS)
+    print(f"{args.method}: " + ", ".join(scores))
 
 
 if __name__ == "__main__":

@@ -9,18 +9,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+import torch
 
 from medssl.data.catalog import SYNTHETIC
-from medssl.data.images import LabelledImages, RawDataset
+from medssl.data.images import RawDataset
 from medssl.data.prepared import DatasetInfo, TrainData
 from medssl.data.sources import DataConfig, acquire, load_raw
 from medssl.data.split import SplitConfig, make_split
 from medssl.data.synthetic import SyntheticConfig
 from medssl.methods.base import RunContext
-
-import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +55,3 @@ def cpu_run(seed: int = 0, checkpoint_path: Path | None = None, eval_every: int 
 def data_mirror() -> str:
     """The configured mirror folder ('' means: download from the official URLs)."""
     return os.environ.get("MEDSSL_DATA_MIRROR", "")
-
-
-def labelled(images: np.ndarray, labels: np.ndarray) -> LabelledImages:
-    return LabelledImages(images, labels)

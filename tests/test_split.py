@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 import medssl.data.prepared as prepared_module
@@ -26,7 +25,6 @@ from medssl.errors import DataError, SplitError
 from medssl.experiment import train_method
 from medssl.io import read_npz
 from medssl.training import TrainConfig
-from conftest import REPO_ROOT
 
 
 def test_same_seed_same_split_and_another_seed_another(synthetic_raw):
@@ -65,14 +63,6 @@ def test_hidden_labels_are_written_apart_from_what_training_reads(synthetic_raw,
     # What a method receives: the unlabelled pool is images only.
     assert {field.name for field in dataclasses.fields(TrainData)} == {
         "labelled_x", "labelled_y", "unlabelled_x", "val_x", "val_y", "info", "pseudo_labels"}
-
-
-def test_no_train_stage_depends_on_the_hidden_labels():
-    pipeline = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())
-    train_deps = pipeline["stages"]["train"]["do"]["deps"]
-    assert train_deps and not any("hidden" in dep or dep == "data" or dep == "data/raw" for dep in train_deps)
-    split_outs = pipeline["stages"]["split"]["outs"]
-    assert "data/hidden/unlabelled_labels.npz" in split_outs
 
 
 def test_training_never_opens_the_hidden_labels(synthetic_raw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

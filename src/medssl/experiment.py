@@ -32,11 +32,17 @@ from medssl.io import read_json, write_csv, write_json
 from medssl.methods import create_method
 from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.registry import method_config
-from medssl.metrics import FPR_GRID, classification_metrics, mean_and_std, one_vs_rest_auc, one_vs_rest_tpr
+from medssl.metrics import (
+    FPR_GRID,
+    HEADLINE_METRICS,
+    classification_metrics,
+    mean_and_std,
+    one_vs_rest_auc,
+    one_vs_rest_tpr,
+)
 from medssl.training import TrainConfig, run_fingerprint
 
 MANIFEST_FILE = "manifest.json"
-HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "auc")
 
 
 def seed_directory(models_dir: Path, seed: int) -> Path:

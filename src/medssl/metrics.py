@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
 SELECTION_METRICS = ("accuracy", "balanced_accuracy", "auc")
+# The metrics every table reports, in this order.
+HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "auc")
 # Mean ROC curves are averaged on this false-positive-rate grid (vertical averaging, Fawcett 2006).
 FPR_GRID = np.linspace(0.0, 1.0, 101)
 

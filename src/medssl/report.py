@@ -8,8 +8,8 @@ from typing import Any
 
 from medssl import plots
 from medssl.errors import DataError
-from medssl.experiment import HEADLINE_METRICS
 from medssl.io import read_json, write_text
+from medssl.metrics import HEADLINE_METRICS
 
 METRIC_LABELS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "auc": "macro AUC"}
 
