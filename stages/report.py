@@ -15,9 +15,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics-dir", type=Path, default=Path("metrics/methods"))
     parser.add_argument("--markdown", type=Path, default=Path("reports/summary.md"))
     parser.add_argument("--figure", type=Path, default=Path("plots/report/comparison.png"))
+    parser.add_argument("--cluster-metrics", type=Path, default=Path("metrics/cluster.json"))
     args = parser.parse_args(argv)
     methods = load_raw_section(args.params, "methods")["enabled"]
-    print(build_report(methods, args.metrics_dir, args.markdown, args.figure), end="")
+    print(build_report(methods, args.metrics_dir, args.markdown, args.figure, args.cluster_metrics), end="")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     parser.add_argument("--models", type=Path, required=True, help="output folder, e.g. models/<method>")
     parser.add_argument("--plots", type=Path, required=True, help="output folder, e.g. plots/train/<method>")
+    parser.add_argument("--pseudo-labels", type=Path, default=None,
+                        help="the cluster stage's pseudo_labels.npz, read by methods that use pseudo-labels")
     args = parser.parse_args(argv)
     train_config = load_section(args.params, "train", TrainConfig)
     method_values = load_raw_section(args.params, f"methods.{args.method}")
-    train_method(args.method, method_values, train_config, args.prepared, args.models, args.plots)
+    train_method(args.method, method_values, train_config, args.prepared, args.models, args.plots,
+                 args.pseudo_labels)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from medssl.data.catalog import SYNTHETIC
 from medssl.data.images import RawDataset
-from medssl.data.prepared import DatasetInfo, TrainData
+from medssl.data.prepared import DatasetInfo, PseudoLabels, TrainData
 from medssl.data.sources import DataConfig, acquire, load_raw
 from medssl.data.split import SplitConfig, make_split
 from medssl.data.synthetic import SyntheticConfig
@@ -31,12 +32,20 @@ def synthetic_raw(tmp_path: Path) -> RawDataset:
     return load_raw(config, tmp_path / "raw")
 
 
-def train_data_from(raw: RawDataset, labels_per_class: int = 10, seed: int = 0) -> TrainData:
+def train_data_from(raw: RawDataset, labels_per_class: int = 10, seed: int = 0,
+                    pseudo_label_accuracy: float = 0.8) -> TrainData:
+    """A split of ``raw`` with stand-in pseudo-labels: the true label for a seeded ``pseudo_label_accuracy``
+    share of the pool, a wrong one elsewhere (tests may use hidden labels; training code may not)."""
     split = make_split(raw, SplitConfig(labels_per_class=labels_per_class, seed=seed))
     info = DatasetInfo(raw.name, raw.task, raw.label_names, raw.channels, raw.image_size, labels_per_class, seed,
                        {"labelled": len(split.labelled), "unlabelled": len(split.unlabelled_images)})
+    rng = np.random.default_rng(seed)
+    truth = split.unlabelled_hidden_labels
+    wrong = (truth + rng.integers(1, len(raw.label_names), size=len(truth))) % len(raw.label_names)
+    correct = rng.random(len(truth)) < pseudo_label_accuracy
+    pseudo = PseudoLabels(np.where(correct, truth, wrong), np.where(correct, 0.9, 0.6), rng.random(len(truth)))
     return TrainData(split.labelled.images, split.labelled.labels, split.unlabelled_images, split.val.images,
-                     split.val.labels, info)
+                     split.val.labels, info, pseudo_labels=pseudo)
 
 
 @pytest.fixture

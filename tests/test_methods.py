@@ -17,6 +17,8 @@ TINY = {
     "supervised_cnn": {"iterations": 10, "batch_size": 8},
     "resnet": {"iterations": 3, "batch_size": 4},
     "pca_svm": {"n_components": 5, "c_grid": [1.0, 10.0]},
+    "ssgan": {"iterations": 6, "batch_size": 8},
+    "plabgan": {"iterations": 6, "batch_size": 8, "pseudo_label_threshold": 0.7},
 }
 
 

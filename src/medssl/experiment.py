@@ -23,13 +23,16 @@ from medssl.data.prepared import (
     TEST_FILE,
     VAL_FILE,
     DatasetInfo,
+    TrainData,
     load_dataset_info,
     load_labelled_set,
+    load_pseudo_labels,
     load_train_data,
 )
 from medssl.device import configure_threads, pick_device
+from medssl.errors import ConfigError
 from medssl.io import read_json, write_csv, write_json
-from medssl.methods import create_method
+from medssl.methods import create_method, method_class
 from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.registry import method_config
 from medssl.metrics import (
@@ -49,30 +52,40 @@ def seed_directory(models_dir: Path, seed: int) -> Path:
     return models_dir / f"seed_{seed}"
 
 
+def run_context(name: str, config: Any, train_config: TrainConfig, data: TrainData, seed: int,
+                device: torch.device) -> RunContext:
+    """The loop settings of ``params.train`` for one (name, seed) run, with its own checkpoint file."""
+    fingerprint = run_fingerprint(name, config, train_config, data, seed)
+    return RunContext(
+        seed=seed, device=device, eval_every=train_config.eval_every,
+        checkpoint_every=train_config.checkpoint_every, log_every=train_config.log_every,
+        eval_batch_size=train_config.eval_batch_size, selection_metric=train_config.selection_metric,
+        checkpoint_path=Path(train_config.checkpoint_dir) / name / f"{fingerprint}.pt",
+        progress_label=f"{name} seed {seed}",
+    )
+
+
 def train_method(name: str, method_values: Mapping[str, Any], train_config: TrainConfig, prepared_dir: Path,
-                 models_dir: Path, plots_dir: Path) -> dict[str, Any]:
+                 models_dir: Path, plots_dir: Path, pseudo_labels_path: Path | None = None) -> dict[str, Any]:
     """Fit ``name`` once per seed in ``train_config.seeds``; write models, histories and curves."""
     configure_threads(train_config.num_threads)
     device = pick_device(train_config.device)
     data = load_train_data(prepared_dir)
+    if method_class(name).uses_pseudo_labels:
+        if pseudo_labels_path is None:
+            raise ConfigError(f"{name} trains on pseudo-labels: pass the cluster stage's file with --pseudo-labels")
+        data = dataclasses.replace(data, pseudo_labels=load_pseudo_labels(pseudo_labels_path))
     config = method_config(name, method_values)
     histories: dict[int, list[HistoryRow]] = {}
     seconds: dict[str, float] = {}
     for seed in train_config.seeds:
         method = create_method(name, method_values, data.info)
-        run = RunContext(
-            seed=seed, device=device, eval_every=train_config.eval_every,
-            checkpoint_every=train_config.checkpoint_every, log_every=train_config.log_every,
-            eval_batch_size=train_config.eval_batch_size, selection_metric=train_config.selection_metric,
-            checkpoint_path=Path(train_config.checkpoint_dir) / name
-            / f"{run_fingerprint(name, config, train_config, data, seed)}.pt",
-            progress_label=f"{name} seed {seed}",
-        )
         started = time.perf_counter()
-        histories[seed] = method.fit(data, run)
+        histories[seed] = method.fit(data, run_context(name, config, train_config, data, seed, device))
         seconds[f"seed_{seed}"] = time.perf_counter() - started
         method.save(seed_directory(models_dir, seed))
-        _write_history(histories[seed], plots_dir, seed)
+        method.write_figures(plots_dir, seed)
+        write_history(histories[seed], plots_dir, seed)
         print(f"{name} seed {seed}: trained in {seconds[f'seed_{seed}']:.1f} s on {device}")
     manifest = {"method": name, "seeds": list(train_config.seeds), "config": dataclasses.asdict(config),
                 "device": str(device), "torch": torch.__version__, "train_seconds": seconds}
@@ -82,7 +95,7 @@ def train_method(name: str, method_values: Mapping[str, Any], train_config: Trai
     return manifest
 
 
-def _write_history(history: list[HistoryRow], plots_dir: Path, seed: int) -> None:
+def write_history(history: list[HistoryRow], plots_dir: Path, seed: int) -> None:
     """Training-side values (losses, or a searched hyperparameter) and validation scores go to separate
     CSVs, so each file plots as clean series in DVC."""
     losses = [{k: v for k, v in row.items() if not k.startswith("val_")} for row in history]

@@ -115,3 +115,49 @@ def budget_curves_figure(curves: Mapping[str, Sequence[tuple[float, float, float
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     _save(figure, path)
+
+
+def image_grid_figure(images: np.ndarray, path: Path, title: str, columns: int = 8) -> None:
+    """A grid of images in [-1, 1], shape (N, C, H, W) with C = 1 or 3."""
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.9, rows * 0.9 + 0.4), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, image in zip(axes.ravel(), images, strict=False):
+        pixels = np.clip((image.transpose(1, 2, 0) + 1) / 2, 0, 1)
+        axis.imshow(pixels[..., 0] if pixels.shape[2] == 1 else pixels, cmap="gray", vmin=0, vmax=1)
+    figure.suptitle(title, fontsize=9)
+    _save(figure, path)
+
+
+def embedding_scatter_figure(points: np.ndarray, pseudo_labels: np.ndarray, true_labels: np.ndarray,
+                             label_names: Sequence[str], path: Path, title: str) -> None:
+    """Two panels over the same 2-D embedding: coloured by pseudo-label, and by the true label
+    (evaluation only; grey where no true label exists)."""
+    figure, axes = plt.subplots(1, 2, figsize=(9.5, 4.2), sharex=True, sharey=True)
+    colours = plt.get_cmap("tab10")
+    for axis, labels, panel in ((axes[0], pseudo_labels, "pseudo-label"), (axes[1], true_labels, "true label")):
+        unknown = labels < 0
+        axis.scatter(points[unknown, 0], points[unknown, 1], s=3, color="lightgrey", label="unknown" if unknown.any() else None)
+        for label, name in enumerate(label_names):
+            rows = labels == label
+            axis.scatter(points[rows, 0], points[rows, 1], s=3, color=colours(label % 10), label=name, alpha=0.6)
+        axis.set_title(f"coloured by {panel}")
+        axis.set_xlabel("principal component 1")
+    axes[0].set_ylabel("principal component 2")
+    axes[1].legend(fontsize=7, markerscale=3, loc="best")
+    figure.suptitle(title, y=1.02)
+    _save(figure, path)
+
+
+def distance_distribution_figure(distances: np.ndarray, correct: np.ndarray, path: Path, title: str) -> None:
+    """Distance to the chosen class centre for right and wrong pseudo-labels (PLAB-GAN Fig. 3, right)."""
+    figure, axis = plt.subplots(figsize=(5.2, 3.6))
+    bins = np.histogram_bin_edges(distances, bins=40)
+    axis.hist(distances[correct], bins=bins, alpha=0.6, label=f"right ({correct.sum()})")
+    axis.hist(distances[~correct], bins=bins, alpha=0.6, label=f"wrong ({(~correct).sum()})")
+    axis.set_xlabel("weighted squared distance to the assigned class centre")
+    axis.set_ylabel("unlabelled images")
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    _save(figure, path)

@@ -49,9 +49,19 @@ def summary_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_report(methods: Sequence[str], metrics_dir: Path, markdown_path: Path, figure_path: Path) -> str:
+def pseudo_label_markdown(cluster: Mapping[str, Any]) -> str:
+    per_class = ", ".join(f"{name} {100 * value:.1f}" for name, value in cluster["per_class_accuracy"].items()
+                          if value is not None)
+    return (f"\nPseudo-labels of the cluster stage (used by plabgan): {100 * cluster['pseudo_label_accuracy']:.1f} % "
+            f"right over {cluster['images']} unlabelled images (per class: {per_class}).\n")
+
+
+def build_report(methods: Sequence[str], metrics_dir: Path, markdown_path: Path, figure_path: Path,
+                 cluster_metrics: Path | None = None) -> str:
     results = load_method_metrics(methods, metrics_dir)
     markdown = summary_markdown(results)
+    if cluster_metrics is not None and cluster_metrics.is_file():
+        markdown += pseudo_label_markdown(read_json(cluster_metrics))
     write_text(markdown_path, markdown)
     first = next(iter(results.values()))
     plots.method_comparison_figure(

@@ -29,6 +29,8 @@ from medssl.metrics import mean_and_std
 from medssl.report import METRIC_LABELS, format_score
 
 METHOD_METRICS_PREFIX = "metrics/methods/"
+CLUSTER_METRICS = "metrics/cluster.json"
+PSEUDO_LABEL_ROW = "pseudo-labels (cluster stage)"
 
 
 @dataclass(frozen=True)
@@ -56,14 +58,21 @@ def _revisions(entries: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, An
 
 
 def method_runs(exp_show: Sequence[Mapping[str, Any]]) -> list[MethodRun]:
+    """One run per method and experiment; the cluster stage's pseudo-label accuracy counts as a
+    row of its own (one value per experiment), so the budget table shows it beside the methods."""
     runs: dict[tuple[Any, ...], MethodRun] = {}
     for revision in _revisions(exp_show):
         for path, payload in ((revision.get("data") or {}).get("metrics") or {}).items():
             metrics = (payload or {}).get("data")
-            if not path.startswith(METHOD_METRICS_PREFIX) or not metrics or "per_seed" not in metrics:
+            if metrics and path.startswith(METHOD_METRICS_PREFIX) and "per_seed" in metrics:
+                run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
+                                int(metrics["split_seed"]), metrics["method"], metrics["per_seed"])
+            elif metrics and path == CLUSTER_METRICS and "image_size" in metrics:
+                run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
+                                int(metrics["split_seed"]), PSEUDO_LABEL_ROW,
+                                {"cluster": {"test_accuracy": metrics["pseudo_label_accuracy"]}})
+            else:
                 continue
-            run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
-                            int(metrics["split_seed"]), metrics["method"], metrics["per_seed"])
             runs.setdefault(run.identity, run)
     return list(runs.values())
 
@@ -73,7 +82,10 @@ def sweep_cells(runs: Sequence[MethodRun], metric: str) -> dict[tuple[str, int],
     pooled: dict[tuple[str, int], dict[str, dict[int, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list)))
     for run in runs:
-        values = [seed_metrics[f"test_{metric}"] for seed_metrics in run.per_seed.values()]
+        values = [seed_metrics[f"test_{metric}"] for seed_metrics in run.per_seed.values()
+                  if f"test_{metric}" in seed_metrics]
+        if not values:
+            continue
         pooled[(run.dataset, run.image_size)][run.method][run.labels_per_class].extend(values)
     return {
         dataset: {method: {budget: {**mean_and_std(values), "n": len(values)} for budget, values in budgets.items()}
@@ -85,7 +97,8 @@ def sweep_cells(runs: Sequence[MethodRun], metric: str) -> dict[tuple[str, int],
 def sweep_markdown(runs: Sequence[MethodRun], metrics: Sequence[str]) -> str:
     lines = ["# Label-budget sweep", "",
              "Test split; each cell is mean ± std over every training seed of every experiment with that "
-             "budget (n in brackets). Accuracies in %, AUC as a fraction.", ""]
+             "budget (n in brackets). Accuracies in %, AUC as a fraction. The pseudo-label row is the cluster "
+             "stage's accuracy on the unlabelled pool (one value per experiment).", ""]
     for metric in metrics:
         for (dataset, size), methods in sorted(sweep_cells(runs, metric).items()):
             budgets = sorted({b for per_budget in methods.values() for b in per_budget})

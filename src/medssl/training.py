@@ -48,6 +48,13 @@ def images_to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
+@dataclass(frozen=True)
+class Batch:
+    images: torch.Tensor  # float [-1, 1]
+    labels: torch.Tensor | None = None
+    weights: torch.Tensor | None = None  # per-image loss weights (e.g. pseudo-label confidence masks)
+
+
 class EpochSampler:
     """Shuffled passes over a set of images held as uint8 tensors on the training device.
 
@@ -55,24 +62,26 @@ class EpochSampler:
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None, batch_size: int, seed: int,
-                 device: torch.device) -> None:
+                 device: torch.device, weights: np.ndarray | None = None) -> None:
         if len(images) == 0:
             raise ValueError("cannot sample batches from an empty image set")
         self.images = torch.from_numpy(images).to(device)
         self.labels = None if labels is None else torch.from_numpy(labels).to(device)
+        self.weights = None if weights is None else torch.from_numpy(weights).float().to(device)
         self.batch_size = min(batch_size, len(images))
         self.generator = torch.Generator().manual_seed(seed)
         self.order = torch.empty(0, dtype=torch.long)
         self.cursor = 0
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def next(self) -> Batch:
         if self.cursor + self.batch_size > len(self.order):
             self.order = torch.randperm(len(self.images), generator=self.generator)
             self.cursor = 0
         rows = self.order[self.cursor:self.cursor + self.batch_size].to(self.images.device)
         self.cursor += self.batch_size
-        labels = None if self.labels is None else self.labels[rows]
-        return images_to_float(self.images[rows]), labels
+        return Batch(images_to_float(self.images[rows]),
+                     None if self.labels is None else self.labels[rows],
+                     None if self.weights is None else self.weights[rows])
 
     def state_dict(self) -> dict[str, Any]:
         return {"generator": self.generator.get_state(), "order": self.order, "cursor": self.cursor}
@@ -260,5 +269,6 @@ def run_fingerprint(method_name: str, method_config: Any, train_config: TrainCon
     for array in (data.labelled_x, data.labelled_y, data.unlabelled_x, data.val_x, data.val_y):
         digest.update(np.ascontiguousarray(array).tobytes())
     if data.pseudo_labels is not None:
-        digest.update(np.ascontiguousarray(data.pseudo_labels).tobytes())
+        for array in (data.pseudo_labels.labels, data.pseudo_labels.confidence):
+            digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()

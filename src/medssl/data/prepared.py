@@ -44,6 +44,19 @@ class DatasetInfo:
 
 
 @dataclass(frozen=True)
+class PseudoLabels:
+    """The cluster stage's guess for every image of the unlabelled pool, in the pool's order."""
+
+    labels: np.ndarray  # int64 (M,)
+    confidence: np.ndarray  # float (M,), in [0, 1]
+    distance: np.ndarray  # float (M,), weighted squared distance to the chosen class centre
+
+    def __post_init__(self) -> None:
+        if not len(self.labels) == len(self.confidence) == len(self.distance):
+            raise ValueError("pseudo-label arrays must have one entry per unlabelled image")
+
+
+@dataclass(frozen=True)
 class TrainData:
     """Everything a method may train on. There is deliberately no field for the unlabelled pool's labels."""
 
@@ -53,7 +66,7 @@ class TrainData:
     val_x: np.ndarray
     val_y: np.ndarray
     info: DatasetInfo
-    pseudo_labels: np.ndarray | None = None  # filled by methods that use the cluster stage
+    pseudo_labels: PseudoLabels | None = None  # given to methods that use the cluster stage
 
     @property
     def num_classes(self) -> int:
@@ -94,6 +107,16 @@ def load_train_data(prepared_dir: Path) -> TrainData:
                      info=load_dataset_info(prepared_dir))
 
 
+def write_pseudo_labels(path: Path, pseudo_labels: PseudoLabels) -> None:
+    write_npz(path, labels=pseudo_labels.labels, confidence=pseudo_labels.confidence,
+              distance=pseudo_labels.distance)
+
+
+def load_pseudo_labels(path: Path) -> PseudoLabels:
+    arrays = read_npz(_existing(path, "cluster"))
+    return PseudoLabels(arrays["labels"], arrays["confidence"], arrays["distance"])
+
+
 def load_labelled_set(path: Path) -> LabelledImages:
     arrays = read_npz(_existing(path))
     return LabelledImages(arrays["images"], arrays["labels"])
@@ -104,7 +127,7 @@ def load_hidden_unlabelled_labels(hidden_dir: Path) -> np.ndarray:
     return read_npz(_existing(hidden_dir / HIDDEN_LABELS_FILE))["labels"]
 
 
-def _existing(path: Path) -> Path:
+def _existing(path: Path, stage: str = "split") -> Path:
     if not path.is_file():
-        raise DataError(f"{path} is missing; run the split stage first (dvc repro split)")
+        raise DataError(f"{path} is missing; run the {stage} stage first (dvc repro {stage})")
     return path

@@ -36,6 +36,8 @@ class Method(ABC):
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type]
+    # True for methods that read the cluster stage's pseudo-labels (TrainData.pseudo_labels).
+    uses_pseudo_labels: ClassVar[bool] = False
 
     def __init__(self, config: Any, info: DatasetInfo) -> None:
         self.config = config
@@ -56,3 +58,6 @@ class Method(ABC):
     @abstractmethod
     def load(self, directory: Path, device: torch.device) -> None:
         """Restore a model written by :meth:`save`, ready to predict on ``device``."""
+
+    def write_figures(self, directory: Path, seed: int) -> None:
+        """Method-specific figures after training (e.g. a GAN's sample grid); none by default."""

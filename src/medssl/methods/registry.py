@@ -3,6 +3,7 @@ is built into that class's ``config_class``. Adding a method is one module plus 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -14,6 +15,16 @@ from medssl.methods.base import Method
 M = TypeVar("M", bound=type[Method])
 
 _METHODS: dict[str, type[Method]] = {}
+
+# Imported on first lookup rather than at package import: method modules import the training loop,
+# which imports ``medssl.methods.base``, so importing them from ``medssl/methods/__init__`` is circular.
+# The list is explicit so that a broken method fails loudly instead of silently leaving the registry.
+BUILTIN_MODULES = ("medssl.methods.supervised", "medssl.methods.pca_svm", "medssl.methods.ssgan")
+
+
+def _load_builtin_methods() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def register(name: str) -> Callable[[M], M]:
@@ -28,10 +39,12 @@ def register(name: str) -> Callable[[M], M]:
 
 
 def available_methods() -> tuple[str, ...]:
+    _load_builtin_methods()
     return tuple(sorted(_METHODS))
 
 
 def method_class(name: str) -> type[Method]:
+    _load_builtin_methods()
     if name not in _METHODS:
         raise ConfigError(f"unknown method '{name}'; registered methods: {', '.join(available_methods())}")
     return _METHODS[name]

@@ -40,8 +40,8 @@ class SupervisedClassifier(TorchMethod):
         return {self.classifier_name: optimizer}
 
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
-        images, labels = self.samplers["labelled"].next()
-        loss = F.cross_entropy(self.classifier()(images), labels)
+        batch = self.samplers["labelled"].next()
+        loss = F.cross_entropy(self.classifier()(batch.images), batch.labels)
         optimizer = self.optimizers[self.classifier_name]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,0 +1,168 @@
+"""SSGAN (Salimans et al. 2016) and PLAB-GAN (Liu, Ning & Liu, Sensors 2022).
+
+SSGAN: a discriminator with K real-class logits (the fake class's logit fixed at 0) trained on
+labelled images (cross-entropy), unlabelled images (real) and generated images (fake); a generator
+trained by feature matching; weight normalisation and input noise in the discriminator; predictions
+from an exponential moving average (EMA) of the discriminator's weights.
+
+    l_d = l_label + alpha * l_unlabel + beta * l_gen          (PLAB-GAN eqs. 5-8)
+
+alpha = beta = 0.5 is exactly Salimans et al.'s weighting (their code halves both unsupervised terms).
+
+PLAB-GAN adds the cluster stage's pseudo-labels: unlabelled images whose pseudo-label confidence is at
+least ``pseudo_label_threshold`` also enter l_label as labelled images, each with weight
+``pseudo_label_weight``. The paper leaves out how they enter; a class term on the pseudo-labelled
+images, next to their real/fake term, is what "pseudo-labelling" means in Lee (2013), which it builds on.
+
+The labelled, unlabelled and generated batches go through the discriminator in one forward pass, so
+its batch norm sees one batch statistic (separate fake-only batches would let it tell real from fake
+by their batch statistics alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from medssl import plots
+from medssl.data.prepared import TrainData
+from medssl.errors import ConfigError
+from medssl.losses import feature_matching_loss, generated_fake_loss, labelled_loss, unlabelled_real_loss
+from medssl.methods.registry import register
+from medssl.models.cnn import PlabCNN
+from medssl.models.gan import PlabGenerator, SalimansMLPDiscriminator, SalimansMLPGenerator
+from medssl.training import Batch, EpochSampler, TorchMethod
+
+NETWORKS = ("plab_cnn", "salimans_mlp")
+SAMPLE_GRID_SIZE = 64
+
+
+@dataclass(frozen=True)
+class SSGANConfig:
+    iterations: int = 3000
+    batch_size: int = 16  # labelled, unlabelled and generated images per step: the paper's 16
+    learning_rate: float = 1e-4  # the paper's Adam settings
+    adam_beta1: float = 0.5
+    alpha: float = 0.5  # weight of l_unlabel
+    beta: float = 0.5  # weight of l_gen
+    network: str = "plab_cnn"  # or salimans_mlp, the MLP of Salimans et al.'s MNIST experiment
+    latent_dim: int = 100
+    dropout: float = 0.5
+    input_noise: float = 0.15  # std of the discriminator's input noise, images in [-1, 1]
+    ema_decay: float = 0.999  # 0 evaluates the raw discriminator
+    generator_steps: int = 1  # generator updates per discriminator update
+
+
+@dataclass(frozen=True)
+class PlabGANConfig(SSGANConfig):
+    pseudo_label_threshold: float = 0.0  # minimum pseudo-label confidence to join l_label
+    pseudo_label_weight: float = 1.0
+
+
+@register("ssgan")
+class SSGAN(TorchMethod):
+    config_class = SSGANConfig
+    classifier_name = "ema"
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        if self.config.network not in NETWORKS:
+            raise ConfigError(f"methods.{self.name}.network is '{self.config.network}'; use one of {', '.join(NETWORKS)}")
+        info, config = self.info, self.config
+        if config.network == "plab_cnn":
+            discriminator = PlabCNN(info.channels, info.num_classes, info.image_size, config.dropout,
+                                    use_weight_norm=True, input_noise=config.input_noise)
+            generator = PlabGenerator(info.channels, info.image_size, config.latent_dim)
+        else:
+            discriminator = SalimansMLPDiscriminator(info.channels, info.num_classes, info.image_size)
+            generator = SalimansMLPGenerator(info.channels, info.image_size, config.latent_dim)
+        ema = AveragedModel(discriminator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        return {"discriminator": discriminator, "generator": generator, "ema": ema}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.config.adam_beta1, 0.999)
+        return {name: torch.optim.Adam(self.networks[name].parameters(), lr=self.config.learning_rate, betas=betas)
+                for name in ("discriminator", "generator")}
+
+    def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
+        samplers = super().build_samplers(data, seed)
+        labels, weights = self.unlabelled_targets(data)
+        samplers["unlabelled"] = EpochSampler(data.unlabelled_x, labels, self.config.batch_size, seed + 1,
+                                              self.device, weights=weights)
+        return samplers
+
+    def unlabelled_targets(self, data: TrainData) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(labels, weights) the unlabelled sampler carries: none for SSGAN."""
+        return None, None
+
+    def noise(self, count: int) -> torch.Tensor:
+        return torch.randn(count, self.config.latent_dim, device=self.device)
+
+    def discriminator_terms(self, labelled: Batch, labelled_logits: torch.Tensor, unlabelled: Batch,
+                            unlabelled_logits: torch.Tensor, generated_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"l_label": labelled_loss(labelled_logits, labelled.labels),
+                "l_unlabel": unlabelled_real_loss(unlabelled_logits),
+                "l_gen": generated_fake_loss(generated_logits)}
+
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        discriminator, generator = self.networks["discriminator"], self.networks["generator"]
+        labelled, unlabelled = self.samplers["labelled"].next(), self.samplers["unlabelled"].next()
+        generated = generator(self.noise(len(unlabelled.images))).detach()
+        logits = discriminator(torch.cat([labelled.images, unlabelled.images, generated]))
+        labelled_logits, unlabelled_logits, generated_logits = logits.split(
+            [len(labelled.images), len(unlabelled.images), len(generated)])
+        terms = self.discriminator_terms(labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits)
+        d_loss = terms["l_label"] + self.config.alpha * terms["l_unlabel"] + self.config.beta * terms["l_gen"]
+        self._update("discriminator", d_loss)
+        for _ in range(self.config.generator_steps):
+            g_loss = self._feature_matching_step(discriminator, generator, unlabelled.images)
+        self.networks["ema"].update_parameters(discriminator)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+    def _feature_matching_step(self, discriminator: nn.Module, generator: nn.Module,
+                               real_images: torch.Tensor) -> torch.Tensor:
+        generated = generator(self.noise(len(real_images)))
+        features = discriminator.features(torch.cat([real_images, generated]))
+        real_features, generated_features = features.split([len(real_images), len(generated)])
+        g_loss = feature_matching_loss(real_features.detach(), generated_features)
+        self._update("generator", g_loss)
+        return g_loss
+
+    def _update(self, name: str, loss: torch.Tensor) -> None:
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    @torch.no_grad()
+    def write_figures(self, directory: Path, seed: int) -> None:
+        generator = self.networks["generator"].eval()
+        noise = torch.randn(SAMPLE_GRID_SIZE, self.config.latent_dim,
+                            generator=torch.Generator().manual_seed(seed)).to(self.device)
+        samples = generator(noise).float().cpu().numpy()
+        plots.image_grid_figure(samples, directory / f"samples_seed{seed}.png",
+                                f"{self.name} generator samples, {self.info.name}, seed {seed}")
+
+
+@register("plabgan")
+class PlabGAN(SSGAN):
+    config_class = PlabGANConfig
+    uses_pseudo_labels = True
+
+    def unlabelled_targets(self, data: TrainData) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if data.pseudo_labels is None:
+            raise ConfigError("plabgan needs the cluster stage's pseudo-labels (data/pseudo_labels)")
+        confident = data.pseudo_labels.confidence >= self.config.pseudo_label_threshold
+        return data.pseudo_labels.labels, confident * self.config.pseudo_label_weight
+
+    def discriminator_terms(self, labelled: Batch, labelled_logits: torch.Tensor, unlabelled: Batch,
+                            unlabelled_logits: torch.Tensor, generated_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = super().discriminator_terms(labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits)
+        weights = torch.cat([torch.ones(len(labelled.images), device=self.device), unlabelled.weights])
+        terms["l_label"] = labelled_loss(torch.cat([labelled_logits, unlabelled_logits]),
+                                         torch.cat([labelled.labels, unlabelled.labels]), weights)
+        return terms
