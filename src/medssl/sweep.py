@@ -1,9 +1,15 @@
 """Turn ``dvc exp show --json`` into the papers' table: methods x label budgets, mean ± std.
 
 Each evaluate stage's metrics file names its own dataset, image size, budget and split seed, so the
-table needs nothing but the metrics. Runs that appear more than once (an experiment, and the commit
-or workspace holding the same result) are counted once. The std pools every training seed of every
-experiment in a cell, so sweeping ``split.seed`` too makes it include the labelled-draw variance.
+table needs nothing but the metrics (and, to tell method variants apart, the experiment's params).
+Runs that appear more than once (an experiment, and the commit or workspace holding the same result)
+are counted once. The std pools every training seed of every experiment in a cell, so sweeping
+``split.seed`` too makes it include the labelled-draw variance.
+
+A run whose ``methods.<method>`` section differs from the workspace's ``params.yaml`` is a variant:
+it gets a row of its own, named by what differs (``plabgan [alpha=0.1, beta=0.9]``), and is never
+pooled with the method's default. ``--vary methods.plabgan.alpha methods.plabgan.beta`` also writes a
+table and a figure of one method's variants at each budget (the PLAB-GAN paper's Figure 5).
 
     dvc exp show --json > exps.json && medssl-sweep-table --input exps.json --out-dir reports/sweep
     medssl-sweep-table            # runs `dvc exp show --json` itself
@@ -21,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+
+import numpy as np
 
 from medssl import plots
 from medssl.errors import MedsslError
@@ -41,11 +49,31 @@ class MethodRun:
     split_seed: int
     method: str
     per_seed: dict[str, dict[str, float]]  # seed -> {"test_accuracy": ..., ...}
+    settings: tuple[tuple[str, str], ...] = ()  # the experiment's methods.<method> params, flattened
 
     @property
     def identity(self) -> tuple[Any, ...]:
         return (self.dataset, self.image_size, self.labels_per_class, self.split_seed, self.method,
-                tuple(sorted(self.per_seed)))
+                tuple(sorted(self.per_seed)), self.settings)
+
+
+def _flatten(section: Mapping[str, Any], prefix: str = "") -> tuple[tuple[str, str], ...]:
+    items: list[tuple[str, str]] = []
+    for key, value in section.items():
+        if isinstance(value, Mapping):
+            items.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            items.append((f"{prefix}{key}", json.dumps(value)))
+    return tuple(sorted(items))
+
+
+def _method_settings(revision: Mapping[str, Any], method: str) -> tuple[tuple[str, str], ...]:
+    params = (((revision.get("data") or {}).get("params") or {}).get("params.yaml") or {}).get("data") or {}
+    return _flatten((params.get("methods") or {}).get(method) or {})
+
+
+def _is_workspace(entry: Mapping[str, Any]) -> bool:
+    return entry.get("rev") == "workspace"
 
 
 def _revisions(entries: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
@@ -66,7 +94,8 @@ def method_runs(exp_show: Sequence[Mapping[str, Any]]) -> list[MethodRun]:
             metrics = (payload or {}).get("data")
             if metrics and path.startswith(METHOD_METRICS_PREFIX) and "per_seed" in metrics:
                 run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
-                                int(metrics["split_seed"]), metrics["method"], metrics["per_seed"])
+                                int(metrics["split_seed"]), metrics["method"], metrics["per_seed"],
+                                _method_settings(revision, metrics["method"]))
             elif metrics and path == CLUSTER_METRICS and "image_size" in metrics:
                 run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
                                 int(metrics["split_seed"]), PSEUDO_LABEL_ROW,
@@ -77,16 +106,40 @@ def method_runs(exp_show: Sequence[Mapping[str, Any]]) -> list[MethodRun]:
     return list(runs.values())
 
 
-def sweep_cells(runs: Sequence[MethodRun], metric: str) -> dict[tuple[str, int], dict[str, dict[int, dict[str, float]]]]:
-    """(dataset, image size) -> method -> budget -> {mean, std, n} over all pooled seed values."""
+def reference_settings(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """method -> its params section in the workspace (what a run is compared with to call it a variant)."""
+    for entry in exp_show:
+        if _is_workspace(entry):
+            methods = ((((entry.get("data") or {}).get("params") or {}).get("params.yaml") or {})
+                       .get("data") or {}).get("methods") or {}
+            return {name: _flatten(section) for name, section in methods.items() if isinstance(section, Mapping)}
+    return {}
+
+
+def variant_label(run: MethodRun, reference: Mapping[str, tuple[tuple[str, str], ...]]) -> str:
+    """The method's name, plus what differs from the reference params when it differs."""
+    if run.method not in reference or not run.settings:
+        return run.method
+    expected = dict(reference[run.method])
+    differences = [f"{key}={json.loads(value)}" for key, value in run.settings if expected.get(key) != value]
+    return f"{run.method} [{', '.join(differences)}]" if differences else run.method
+
+
+def _test_values(run: MethodRun, metric: str) -> list[float]:
+    return [seed_metrics[f"test_{metric}"] for seed_metrics in run.per_seed.values() if f"test_{metric}" in seed_metrics]
+
+
+def sweep_cells(runs: Sequence[MethodRun], metric: str,
+                reference: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
+                ) -> dict[tuple[str, int], dict[str, dict[int, dict[str, float]]]]:
+    """(dataset, image size) -> method (or variant) -> budget -> {mean, std, n} over all pooled seed values."""
     pooled: dict[tuple[str, int], dict[str, dict[int, list[float]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list)))
     for run in runs:
-        values = [seed_metrics[f"test_{metric}"] for seed_metrics in run.per_seed.values()
-                  if f"test_{metric}" in seed_metrics]
-        if not values:
-            continue
-        pooled[(run.dataset, run.image_size)][run.method][run.labels_per_class].extend(values)
+        values = _test_values(run, metric)
+        if values:
+            row = variant_label(run, reference or {})
+            pooled[(run.dataset, run.image_size)][row][run.labels_per_class].extend(values)
     return {
         dataset: {method: {budget: {**mean_and_std(values), "n": len(values)} for budget, values in budgets.items()}
                   for method, budgets in methods.items()}
@@ -94,13 +147,17 @@ def sweep_cells(runs: Sequence[MethodRun], metric: str) -> dict[tuple[str, int],
     }
 
 
-def sweep_markdown(runs: Sequence[MethodRun], metrics: Sequence[str]) -> str:
+Reference = Mapping[str, tuple[tuple[str, str], ...]]
+
+
+def sweep_markdown(runs: Sequence[MethodRun], metrics: Sequence[str], reference: Reference | None = None) -> str:
     lines = ["# Label-budget sweep", "",
              "Test split; each cell is mean ± std over every training seed of every experiment with that "
              "budget (n in brackets). Accuracies in %, AUC as a fraction. The pseudo-label row is the cluster "
-             "stage's accuracy on the unlabelled pool (one value per experiment).", ""]
+             "stage's accuracy on the unlabelled pool (one value per experiment). A row named with [key=value] "
+             "is a variant whose method params differ from params.yaml.", ""]
     for metric in metrics:
-        for (dataset, size), methods in sorted(sweep_cells(runs, metric).items()):
+        for (dataset, size), methods in sorted(sweep_cells(runs, metric, reference).items()):
             budgets = sorted({b for per_budget in methods.values() for b in per_budget})
             lines += [f"## {dataset} ({size} px): test {METRIC_LABELS[metric]}", "",
                       "| method | " + " | ".join(f"{b} / class" for b in budgets) + " |",
@@ -113,17 +170,88 @@ def sweep_markdown(runs: Sequence[MethodRun], metrics: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path) -> str:
+def parse_varied_keys(keys: Sequence[str]) -> tuple[str, list[str]]:
+    """``methods.<method>.<key>`` names -> (method, keys); all must name the same method."""
+    parsed = [key.split(".", 2) for key in keys]
+    if any(len(parts) != 3 or parts[0] != "methods" for parts in parsed) or len({p[1] for p in parsed}) != 1:
+        raise MedsslError(f"--vary takes methods.<method>.<key> names of one method, got {' '.join(keys)}")
+    return parsed[0][1], [parts[2] for parts in parsed]
+
+
+def variant_cells(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metric: str,
+                  ) -> dict[tuple[str, int, int], dict[tuple[Any, ...], dict[str, float]]]:
+    """(dataset, size, budget) -> values of ``keys`` -> {mean, std, n}, for one method's runs."""
+    pooled: dict[tuple[str, int, int], dict[tuple[Any, ...], list[float]]] = defaultdict(lambda: defaultdict(list))
+    for run in runs:
+        settings = dict(run.settings)
+        if run.method != method or not all(key in settings for key in keys):
+            continue
+        varied = tuple(json.loads(settings[key]) for key in keys)
+        pooled[(run.dataset, run.image_size, run.labels_per_class)][varied].extend(_test_values(run, metric))
+    return {cell: {varied: {**mean_and_std(values), "n": len(values)} for varied, values in variants.items() if values}
+            for cell, variants in pooled.items()}
+
+
+def variants_markdown(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metrics: Sequence[str]) -> str:
+    lines = [f"# {method}: {', '.join(keys)}", "",
+             "Test split, mean ± std over every training seed of every experiment with those values (n).", ""]
+    by_metric = {metric: variant_cells(runs, method, keys, metric) for metric in metrics}
+    for dataset, size, budget in sorted(by_metric[metrics[0]]):
+        variants = by_metric[metrics[0]][(dataset, size, budget)]
+        lines += [f"## {dataset} ({size} px), {budget} labelled images per class", "",
+                  "| " + " | ".join(keys) + " | " + " | ".join(f"test {METRIC_LABELS[m]}" for m in metrics) + " |",
+                  "|" + "---|" * (len(keys) + len(metrics))]
+        for varied in sorted(variants):
+            cells = [format_score(by_metric[m][(dataset, size, budget)][varied], m)
+                     + f" (n={by_metric[m][(dataset, size, budget)][varied]['n']})" for m in metrics]
+            lines.append("| " + " | ".join(str(v) for v in varied) + " | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def variant_figure(labels: Sequence[str], series: Mapping[str, Sequence[Mapping[str, float]]], axis_label: str,
+                   path: Path, title: str) -> None:
+    """One line per metric over a method's parameter variants (mean ± std), as PLAB-GAN's Figure 5.
+
+    Here rather than in ``plots`` because every pipeline stage depends on ``plots.py``: a figure that
+    only this command draws should not make DVC retrain anything when it changes."""
+    figure, axis = plots.plt.subplots(figsize=(1.6 + 0.9 * len(labels), 3.6))
+    positions = np.arange(len(labels))
+    for metric, cells in series.items():
+        axis.errorbar(positions, [c["mean"] for c in cells], yerr=[c["std"] for c in cells], marker="o", capsize=3,
+                      label=metric)
+    axis.set_xticks(positions, labels=labels)
+    axis.set_xlabel(axis_label)
+    axis.set_ylabel("test score (mean ± std)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    plots._save(figure, path)
+
+
+def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path,
+                reference: Reference | None = None, varied_keys: Sequence[str] = ()) -> str:
     if not runs:
         raise MedsslError("no experiment in the input has metrics/methods/*.json; run `dvc exp run` first")
-    markdown = sweep_markdown(runs, metrics)
+    markdown = sweep_markdown(runs, metrics, reference)
     write_text(out_dir / "sweep.md", markdown)
     for metric in metrics:
-        for (dataset, size), methods in sweep_cells(runs, metric).items():
+        for (dataset, size), methods in sweep_cells(runs, metric, reference).items():
             curves = {method: [(float(b), cell["mean"], cell["std"]) for b, cell in per_budget.items()]
                       for method, per_budget in methods.items()}
             plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{dataset}_{size}px_{metric}.png",
                                        f"{dataset} ({size} px)")
+    if varied_keys:
+        method, keys = parse_varied_keys(varied_keys)
+        variants = variants_markdown(runs, method, keys, metrics)
+        write_text(out_dir / f"{method}_variants.md", variants)
+        for (dataset, size, budget), cells in variant_cells(runs, method, keys, metrics[0]).items():
+            series = {METRIC_LABELS[m]: [variant_cells(runs, method, keys, m)[(dataset, size, budget)][v]
+                                         for v in sorted(cells)] for m in metrics}
+            variant_figure([", ".join(str(x) for x in v) for v in sorted(cells)], series,
+                                 f"({', '.join(keys)})", out_dir / f"{method}_variants_{dataset}_{size}px_{budget}.png",
+                                 f"{method}, {dataset} ({size} px), {budget} labels/class")
+        markdown += "\n" + variants
     return markdown
 
 
@@ -140,9 +268,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--input", help="a saved `dvc exp show --json` (or - for stdin); default: run it")
     parser.add_argument("--out-dir", type=Path, default=Path("reports/sweep"))
     parser.add_argument("--metrics", nargs="+", default=["accuracy", "auc"], choices=sorted(METRIC_LABELS))
+    parser.add_argument("--vary", nargs="+", default=[], metavar="methods.METHOD.KEY",
+                        help="also tabulate one method's runs by these params (e.g. its alpha and beta)")
     args = parser.parse_args(argv)
     try:
-        print(write_sweep(method_runs(_read_exp_show(args.input)), args.metrics, args.out_dir))
+        exp_show = _read_exp_show(args.input)
+        print(write_sweep(method_runs(exp_show), args.metrics, args.out_dir, reference_settings(exp_show), args.vary))
     except MedsslError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,0 +1,69 @@
+"""The sweep table from `dvc exp show --json`: pooling, de-duplication, and method variants."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medssl.errors import MedsslError
+from medssl.sweep import (method_runs, parse_varied_keys, reference_settings, sweep_cells, variant_cells,
+                          write_sweep)
+
+DEFAULT_PLABGAN = {"alpha": 0.5, "beta": 0.5, "iterations": 30}
+SAMPLE_STD_OF_TWO = 0.1 * 2 ** 0.5  # std (ddof=1) of two values 0.2 apart
+
+
+def _revision(rev: str, budget: int, plabgan: dict, accuracies: list[float]) -> dict:
+    per_seed = {str(seed): {"test_accuracy": value, "test_auc": value / 2} for seed, value in enumerate(accuracies)}
+    metrics = {"dataset": "pneumoniamnist", "image_size": 28, "labels_per_class": budget, "split_seed": 0,
+               "method": "plabgan", "per_seed": per_seed}
+    params = {"split": {"labels_per_class": budget}, "methods": {"enabled": ["plabgan"], "plabgan": plabgan}}
+    return {"rev": rev, "data": {"rev": rev, "params": {"params.yaml": {"data": params}},
+                                 "metrics": {"metrics/methods/plabgan.json": {"data": metrics}}}}
+
+
+def _exp_show() -> list[dict]:
+    workspace = {**_revision("workspace", 10, DEFAULT_PLABGAN, [0.8, 0.6]), "experiments": None}
+    # The baseline commit holds the same result as the workspace: it must be counted once.
+    experiments = [
+        {"revs": [_revision("a1", 50, DEFAULT_PLABGAN, [0.9, 0.7])]},
+        {"revs": [_revision("b2", 10, {**DEFAULT_PLABGAN, "alpha": 0.1, "beta": 0.9}, [0.5, 0.3])]},
+    ]
+    baseline = {**_revision("c3", 10, DEFAULT_PLABGAN, [0.8, 0.6]), "experiments": experiments}
+    return [workspace, baseline]
+
+
+def test_variants_get_their_own_row_and_duplicates_count_once():
+    exp_show = _exp_show()
+    cells = sweep_cells(method_runs(exp_show), "accuracy", reference_settings(exp_show))[("pneumoniamnist", 28)]
+    assert set(cells) == {"plabgan", "plabgan [alpha=0.1, beta=0.9]"}
+    assert cells["plabgan"][10] == pytest.approx({"mean": 0.7, "std": SAMPLE_STD_OF_TWO, "n": 2})
+    assert cells["plabgan"][50]["mean"] == pytest.approx(0.8)
+    assert cells["plabgan [alpha=0.1, beta=0.9]"] == {10: pytest.approx({"mean": 0.4, "std": SAMPLE_STD_OF_TWO, "n": 2})}
+
+
+def test_variant_cells_group_one_method_by_the_varied_params():
+    cells = variant_cells(method_runs(_exp_show()), "plabgan", ["alpha", "beta"], "auc")
+    assert set(cells) == {("pneumoniamnist", 28, 10), ("pneumoniamnist", 28, 50)}
+    at_ten = cells[("pneumoniamnist", 28, 10)]
+    assert set(at_ten) == {(0.5, 0.5), (0.1, 0.9)}
+    assert at_ten[(0.1, 0.9)]["mean"] == pytest.approx(0.2) and at_ten[(0.5, 0.5)]["n"] == 2
+
+
+def test_write_sweep_with_varied_params_writes_tables_and_figures(tmp_path: Path):
+    exp_show = _exp_show()
+    markdown = write_sweep(method_runs(exp_show), ["accuracy", "auc"], tmp_path, reference_settings(exp_show),
+                           ["methods.plabgan.alpha", "methods.plabgan.beta"])
+    assert "| plabgan [alpha=0.1, beta=0.9] | 40.0 ± 14.1 (n=2) | – |" in markdown
+    assert "| 0.1 | 0.9 | 40.0 ± 14.1 (n=2) | 0.200 ± 0.071 (n=2) |" in (tmp_path / "plabgan_variants.md").read_text()
+    assert (tmp_path / "plabgan_variants_pneumoniamnist_28px_10.png").stat().st_size > 0
+    assert (tmp_path / "pneumoniamnist_28px_accuracy.png").stat().st_size > 0
+    json.loads(json.dumps(exp_show))  # the fixture is what `dvc exp show --json` can hold
+
+
+@pytest.mark.parametrize("keys", [["alpha"], ["methods.plabgan.alpha", "methods.ssgan.beta"], ["split.seed"]])
+def test_varied_keys_must_name_one_methods_params(keys):
+    with pytest.raises(MedsslError, match="--vary"):
+        parse_varied_keys(keys)
