@@ -31,6 +31,11 @@ def _exp_show() -> list[dict]:
         {"revs": [_revision("a1", 50, DEFAULT_PLABGAN, [0.9, 0.7])]},
         {"revs": [_revision("b2", 10, {**DEFAULT_PLABGAN, "alpha": 0.1, "beta": 0.9}, [0.5, 0.3])]},
     ]
+    # Queued and running experiments carry the baseline's metrics under their own params: not results.
+    for state in ("queued", "running", "failed"):
+        experiments.append({"executor": {"state": state},
+                            "revs": [_revision(state, 10, {**DEFAULT_PLABGAN, "alpha": 0.9}, [0.8, 0.6])]})
+    experiments.append({"executor": {"state": "success"}, "revs": [_revision("d4", 100, DEFAULT_PLABGAN, [0.6, 0.4])]})
     baseline = {**_revision("c3", 10, DEFAULT_PLABGAN, [0.8, 0.6]), "experiments": experiments}
     return [workspace, baseline]
 
@@ -40,13 +45,13 @@ def test_variants_get_their_own_row_and_duplicates_count_once():
     cells = sweep_cells(method_runs(exp_show), "accuracy", reference_settings(exp_show))[("pneumoniamnist", 28)]
     assert set(cells) == {"plabgan", "plabgan [alpha=0.1, beta=0.9]"}
     assert cells["plabgan"][10] == pytest.approx({"mean": 0.7, "std": SAMPLE_STD_OF_TWO, "n": 2})
-    assert cells["plabgan"][50]["mean"] == pytest.approx(0.8)
+    assert cells["plabgan"][50]["mean"] == pytest.approx(0.8) and cells["plabgan"][100]["mean"] == pytest.approx(0.5)
     assert cells["plabgan [alpha=0.1, beta=0.9]"] == {10: pytest.approx({"mean": 0.4, "std": SAMPLE_STD_OF_TWO, "n": 2})}
 
 
 def test_variant_cells_group_one_method_by_the_varied_params():
     cells = variant_cells(method_runs(_exp_show()), "plabgan", ["alpha", "beta"], "auc")
-    assert set(cells) == {("pneumoniamnist", 28, 10), ("pneumoniamnist", 28, 50)}
+    assert set(cells) == {("pneumoniamnist", 28, 10), ("pneumoniamnist", 28, 50), ("pneumoniamnist", 28, 100)}
     at_ten = cells[("pneumoniamnist", 28, 10)]
     assert set(at_ten) == {(0.5, 0.5), (0.1, 0.9)}
     assert at_ten[(0.1, 0.9)]["mean"] == pytest.approx(0.2) and at_ten[(0.5, 0.5)]["n"] == 2
@@ -56,7 +61,7 @@ def test_write_sweep_with_varied_params_writes_tables_and_figures(tmp_path: Path
     exp_show = _exp_show()
     markdown = write_sweep(method_runs(exp_show), ["accuracy", "auc"], tmp_path, reference_settings(exp_show),
                            ["methods.plabgan.alpha", "methods.plabgan.beta"])
-    assert "| plabgan [alpha=0.1, beta=0.9] | 40.0 ± 14.1 (n=2) | – |" in markdown
+    assert "| plabgan [alpha=0.1, beta=0.9] | 40.0 ± 14.1 (n=2) | – | – |" in markdown
     assert "| 0.1 | 0.9 | 40.0 ± 14.1 (n=2) | 0.200 ± 0.071 (n=2) |" in (tmp_path / "plabgan_variants.md").read_text()
     assert (tmp_path / "plabgan_variants_pneumoniamnist_28px_10.png").stat().st_size > 0
     assert (tmp_path / "pneumoniamnist_28px_accuracy.png").stat().st_size > 0

@@ -77,10 +77,13 @@ def _is_workspace(entry: Mapping[str, Any]) -> bool:
 
 
 def _revisions(entries: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """Experiments first, then the commits and workspace that hold them: the first occurrence wins."""
+    """Finished experiments first, then the commits and workspace that hold them: the first occurrence wins."""
     for entry in entries:
         for experiment in entry.get("experiments") or []:
-            yield from experiment.get("revs") or []
+            # A queued, running or failed experiment shows its baseline's metrics under its own params:
+            # only finished ones count.
+            if (experiment.get("executor") or {}).get("state", "success") == "success":
+                yield from experiment.get("revs") or []
     for entry in entries:
         yield entry
 
