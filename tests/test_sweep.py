@@ -51,7 +51,7 @@ def test_variants_get_their_own_row_and_duplicates_count_once():
 
 def test_variant_cells_group_one_method_by_the_varied_params():
     cells = variant_cells(method_runs(_exp_show()), "plabgan", ["alpha", "beta"], "auc")
-    assert set(cells) == {("pneumoniamnist", 28, 10), ("pneumoniamnist", 28, 50), ("pneumoniamnist", 28, 100)}
+    assert set(cells) == {("pneumoniamnist", 28, 10)}  # one combination at 50 and 100: nothing to compare
     at_ten = cells[("pneumoniamnist", 28, 10)]
     assert set(at_ten) == {(0.5, 0.5), (0.1, 0.9)}
     assert at_ten[(0.1, 0.9)]["mean"] == pytest.approx(0.2) and at_ten[(0.5, 0.5)]["n"] == 2

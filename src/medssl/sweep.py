@@ -191,8 +191,9 @@ def variant_cells(runs: Sequence[MethodRun], method: str, keys: Sequence[str], m
             continue
         varied = tuple(json.loads(settings[key]) for key in keys)
         pooled[(run.dataset, run.image_size, run.labels_per_class)][varied].extend(_test_values(run, metric))
+    # A budget at which only one combination ran has nothing to compare: it is left out.
     return {cell: {varied: {**mean_and_std(values), "n": len(values)} for varied, values in variants.items() if values}
-            for cell, variants in pooled.items()}
+            for cell, variants in pooled.items() if sum(1 for values in variants.values() if values) > 1}
 
 
 def variants_markdown(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metrics: Sequence[str]) -> str:
