@@ -128,6 +128,10 @@ def variant_label(run: MethodRun, reference: Mapping[str, tuple[tuple[str, str],
     return f"{run.method} [{', '.join(differences)}]" if differences else run.method
 
 
+def is_variant_label(label: str) -> bool:
+    return label.endswith("]") and " [" in label
+
+
 def _test_values(run: MethodRun, metric: str) -> list[float]:
     return [seed_metrics[f"test_{metric}"] for seed_metrics in run.per_seed.values() if f"test_{metric}" in seed_metrics]
 
@@ -241,8 +245,9 @@ def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path
     write_text(out_dir / "sweep.md", markdown)
     for metric in metrics:
         for (dataset, size), methods in sweep_cells(runs, metric, reference).items():
+            # Variants are drawn by --vary's figure; here they would only add lone points to the legend.
             curves = {method: [(float(b), cell["mean"], cell["std"]) for b, cell in per_budget.items()]
-                      for method, per_budget in methods.items()}
+                      for method, per_budget in methods.items() if not is_variant_label(method)}
             plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{dataset}_{size}px_{metric}.png",
                                        f"{dataset} ({size} px)")
     if varied_keys:
