@@ -23,11 +23,16 @@ from sklearn.datasets import make_moons
 from torch import nn
 
 from medssl import plots
-from medssl.dec import SSLDECConfig, SSLDECTrainer, StudentTClustering
+from medssl.dec import SSLDECConfig, SSLDECTrainer
+from medssl.models.clustering import StudentTClustering
 from medssl.device import seed_everything
 from medssl.io import write_json
 
 NUM_POINTS, NOISE, LABELLED_PER_MOON = 1000, 0.1, 4
+# The paper gives no schedule for this experiment. Its image schedule (100 pre-training epochs, i.e. 100
+# steps on 8 points, then lr 1e-4) leaves this MLP predicting one class for most draws, so: pre-train
+# for 1000 epochs, and let the rounds move the boundary at lr 1e-3 for up to 200 rounds.
+MOONS_DEFAULTS = {"pretrain_epochs": 1000, "learning_rate": 1e-3, "max_rounds": 200}
 
 
 def moons_network() -> nn.Sequential:
@@ -39,33 +44,44 @@ def moons_network() -> nn.Sequential:
     return nn.Sequential(*layers, nn.Linear(10, 2), StudentTClustering(2, 2))
 
 
-def labelled_draw(labels: np.ndarray, seed: int) -> np.ndarray:
+def labelled_draw(points: np.ndarray, labels: np.ndarray, seed: int, spread: bool) -> np.ndarray:
+    """4 labelled points per moon: uniformly at random, or (``spread``) one at random from each quarter
+    of the moon's horizontal extent, the "fairly distributed" draw the paper says its 99.8 % needs."""
     rng = np.random.default_rng(seed)
-    return np.concatenate([rng.choice(np.flatnonzero(labels == moon), LABELLED_PER_MOON, replace=False)
-                           for moon in (0, 1)])
+    chosen = []
+    for moon in (0, 1):
+        rows = np.flatnonzero(labels == moon)
+        if not spread:
+            chosen.append(rng.choice(rows, LABELLED_PER_MOON, replace=False))
+            continue
+        quarters = np.array_split(rows[np.argsort(points[rows, 0])], LABELLED_PER_MOON)
+        chosen.append(np.array([rng.choice(quarter) for quarter in quarters]))
+    return np.concatenate(chosen)
 
 
 def accuracy(trainer: SSLDECTrainer, points: torch.Tensor, labels: np.ndarray) -> float:
     return float((trainer.predict(points).argmax(dim=1).numpy() == labels).mean())
 
 
-def run_draw(points: torch.Tensor, labels: np.ndarray, seed: int, config: SSLDECConfig
+def run_draw(points: torch.Tensor, labels: np.ndarray, seed: int, config: SSLDECConfig, spread: bool
              ) -> tuple[dict[str, float], nn.Module, nn.Module, np.ndarray]:
-    labelled = labelled_draw(labels, seed)
+    labelled = labelled_draw(points.numpy(), labels, seed, spread)
     unlabelled = np.setdiff1d(np.arange(len(points)), labelled)
     seed_everything(seed)
     trainer = SSLDECTrainer(moons_network(), 2, config, seed)
     labelled_x, labelled_y = points[labelled], torch.as_tensor(labels[labelled])
-    trainer.pretrain(labelled_x, labelled_y)
-    supervised_model = copy.deepcopy(trainer.model)
-    supervised = accuracy(trainer, points, labels)
-    started = time.perf_counter()
-    for _ in range(config.max_rounds):
-        report = trainer.semi_supervised_round(labelled_x, labelled_y, points[unlabelled])
-        if len(trainer.history.rounds) > 1 and report["changed_fraction"] < config.assignment_change_tol:
-            break
+    snapshots: dict[str, object] = {}
+
+    def after_each(phase: str) -> None:
+        if phase == "pretrain":
+            snapshots["model"] = copy.deepcopy(trainer.model)
+            snapshots["accuracy"] = accuracy(trainer, points, labels)
+            snapshots["started"] = time.perf_counter()
+
+    trainer.fit(labelled_x, labelled_y, points[unlabelled], after_each)
+    supervised_model, supervised = snapshots["model"], snapshots["accuracy"]
     result = {"seed": seed, "labelled_only_accuracy": supervised, "ssldec_accuracy": accuracy(trainer, points, labels),
-              "rounds": len(trainer.history.rounds), "ssldec_seconds": time.perf_counter() - started}
+              "rounds": len(trainer.history.rounds), "ssldec_seconds": time.perf_counter() - snapshots["started"]}
     return result, supervised_model, trainer.model, labelled
 
 
@@ -92,7 +108,7 @@ def boundary_figure(points: np.ndarray, labels: np.ndarray, labelled: np.ndarray
         axis.scatter(*points.T, s=4, c=labels, cmap="coolwarm")
         axis.scatter(*points[labelled].T, s=40, c="tab:orange", edgecolors="k")
         axis.set_title(f"{name}: {100 * accuracies[name]:.1f} %")
-    plots._save(figure, path)
+    plots.save_figure(figure, path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,9 +116,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=10, help="labelled draws 0..N-1")
     parser.add_argument("--data-seed", type=int, default=0, help="random_state of make_moons")
     parser.add_argument("--out", type=Path, default=Path("reports/two_moons"))
+    parser.add_argument("--spread", action="store_true",
+                        help="draw one labelled point from each quarter of each moon (default: uniformly at random)")
     for field in dataclasses.fields(SSLDECConfig):
         if field.type in ("int", "float"):
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=eval(field.type), default=field.default)
+            parser.add_argument(f"--{field.name.replace('_', '-')}", type=int if field.type == "int" else float,
+                                default=MOONS_DEFAULTS.get(field.name, field.default))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # tiny network: threads only add overhead
     config = SSLDECConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SSLDECConfig)
@@ -111,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     points = torch.as_tensor(points_np, dtype=torch.float32)
     results = []
     for seed in range(args.seeds):
-        result, supervised_model, ssldec_model, labelled = run_draw(points, labels, seed, config)
+        result, supervised_model, ssldec_model, labelled = run_draw(points, labels, seed, config, args.spread)
         results.append(result)
         print(json.dumps(result))
         if seed == 0:
@@ -120,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
                             args.out / "two_moons_boundaries.png")
     summary = {key: {"mean": float(np.mean([r[key] for r in results])), "std": float(np.std([r[key] for r in results], ddof=1))}
                for key in ("labelled_only_accuracy", "ssldec_accuracy", "rounds")}
-    write_json(args.out / "two_moons.json", {"config": dataclasses.asdict(config), "summary": summary, "runs": results})
+    write_json(args.out / "two_moons.json", {"config": dataclasses.asdict(config), "spread": args.spread,
+                                             "summary": summary, "runs": results})
     print(f"labelled only: {100 * summary['labelled_only_accuracy']['mean']:.1f} ± "
           f"{100 * summary['labelled_only_accuracy']['std']:.1f} %;  SSLDEC: "
           f"{100 * summary['ssldec_accuracy']['mean']:.1f} ± {100 * summary['ssldec_accuracy']['std']:.1f} % "

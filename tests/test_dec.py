@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from medssl.dec import (StudentTClustering, balanced_subset, kl_divergence, one_pixel_translation,
-                        target_distribution)
+from medssl.dec import balanced_subset, kl_divergence, one_pixel_translation, target_distribution
+from medssl.models.clustering import StudentTClustering
 
 
 def test_student_t_assignments_match_eq1_by_hand():

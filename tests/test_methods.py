@@ -19,6 +19,7 @@ TINY = {
     "pca_svm": {"n_components": 5, "c_grid": [1.0, 10.0]},
     "ssgan": {"iterations": 6, "batch_size": 8},
     "plabgan": {"iterations": 6, "batch_size": 8, "pseudo_label_threshold": 0.7},
+    "ssldec": {"pretrain_epochs": 2, "max_rounds": 2, "batch_size": 16, "width": 0.125, "max_relabel_epochs": 2},
 }
 
 

@@ -60,6 +60,7 @@ def _tiny_params(path: Path, enabled: list[str], labels_per_class: int) -> None:
     params["features"].update(iterations=10, batch_size=8)
     for gan in ("ssgan", "plabgan"):
         params["methods"][gan].update(iterations=20, batch_size=8)
+    params["methods"]["ssldec"].update(pretrain_epochs=2, max_rounds=2, width=0.125, max_relabel_epochs=2)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -83,7 +84,7 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     repo = tmp_path / "repo"
     _copy_repository(repo)
     environment = _environment(data_mirror)
-    every_method = ["supervised_cnn", "resnet", "pca_svm", "ssgan", "plabgan"]
+    every_method = ["supervised_cnn", "resnet", "pca_svm", "ssgan", "plabgan", "ssldec"]
     _tiny_params(repo / "params.yaml", every_method, labels_per_class=4)
     _run(["git", "init", "-q"], repo, environment)
     _run(["git", "add", "-A"], repo, environment)
@@ -104,13 +105,14 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         assert (repo / "plots" / "cluster" / plot).stat().st_size > 0
     for gan in ("ssgan", "plabgan"):
         assert list((repo / "plots" / "train" / gan).rglob("samples*.png")), f"no sample grid for {gan}"
+    assert list((repo / "plots" / "train" / "ssldec").rglob("embedding_seed*.png")), "no SSLDEC embedding figure"
     assert "up to date" in _run(["dvc", "status"], repo, environment)
 
     # 2. A label-budget sweep through the queue, then the papers' table from `dvc exp show --json`.
     _tiny_params(repo / "params.yaml", ["supervised_cnn", "pca_svm"], labels_per_class=4)
     # A disabled method's metrics file is no stage's output any more (DVC's checkout drops it from the
     # report's metrics/methods dependency later): remove it, as a user would with `git rm`.
-    for disabled in ("resnet", "ssgan", "plabgan"):
+    for disabled in ("resnet", "ssgan", "plabgan", "ssldec"):
         (repo / "metrics" / "methods" / f"{disabled}.json").unlink()
     _run(["dvc", "repro"], repo, environment)  # only the report changes: trainings are cached
     _run(["git", "add", "-A"], repo, environment)

@@ -19,14 +19,18 @@ class between two rounds), capped at ``max_rounds``; P is computed once per roun
 as DEC does once per target update. The labelled-retraining loop is capped (``max_relabel_epochs``)
 so that a labelled set the network cannot fit ends the loop instead of hanging it.
 
-Kept apart from ``losses.py`` and ``models/`` so that the pipeline's training stages, which depend on
-those, are not retrained when this module changes until a method uses it.
+The clustering layer itself is ``medssl.models.clustering.StudentTClustering``; the pipeline method
+that runs this on images is ``medssl.methods.ssldec``, the two-moons demonstration
+``benchmarks/two_moons.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,21 +38,6 @@ import torch.nn.functional as F
 from torch import nn
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-
-
-class StudentTClustering(nn.Module):
-    """q_ij = (1 + |z_i - mu_j|^2 / a)^(-(a+1)/2), normalised over j (eq. 1); a = 1 in the paper."""
-
-    def __init__(self, num_clusters: int, dimension: int, alpha: float = 1.0) -> None:
-        super().__init__()
-        self.alpha = alpha
-        # The paper initialises the centroids at random and trains them during pre-training.
-        self.centroids = nn.Parameter(torch.randn(num_clusters, dimension))
-
-    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
-        squared_distances = torch.cdist(embedding.float(), self.centroids.float()).pow(2)
-        kernel = (1.0 + squared_distances / self.alpha).pow(-(self.alpha + 1.0) / 2.0)
-        return kernel / kernel.sum(dim=1, keepdim=True)
 
 
 def target_distribution(q: torch.Tensor) -> torch.Tensor:
@@ -105,6 +94,7 @@ class SSLDECConfig:
 @dataclass
 class SSLDECHistory:
     pretrain_loss: list[float] = field(default_factory=list)
+    pretrain_val_accuracy: float = float("nan")  # filled in by a caller that has validation data
     rounds: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -119,7 +109,8 @@ def _kernel_decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 class SSLDECTrainer:
     """Runs Algorithm 1 on ``model``, which maps inputs to cluster probabilities q (its last module
-    a :class:`StudentTClustering`). Every random choice comes from ``seed``."""
+    a Student-t clustering layer). Every random choice comes from ``seed``; :meth:`state_dict` holds
+    everything needed to resume after pre-training or after any round with the same result (on CPU)."""
 
     def __init__(self, model: nn.Module, num_classes: int, config: SSLDECConfig, seed: int,
                  augment: Augment | None = None, device: torch.device | str = "cpu") -> None:
@@ -131,6 +122,7 @@ class SSLDECTrainer:
                                           lr=config.pretrain_learning_rate[0])
         self.history = SSLDECHistory()
         self.previous_prediction: np.ndarray | None = None
+        self.finished = False
 
     def _set_learning_rate(self, value: float) -> None:
         for group in self.optimizer.param_groups:
@@ -143,6 +135,8 @@ class SSLDECTrainer:
         losses = []
         for start in range(0, len(order), self.config.batch_size):
             batch = torch.as_tensor(order[start:start + self.config.batch_size])
+            if len(batch) < 2 and len(order) > 1:
+                continue  # batch norm cannot train on one image; it is seen again next epoch
             x = inputs[batch].to(self.device)
             if self.augment is not None:
                 x = self.augment(x, self.torch_generator)
@@ -150,14 +144,14 @@ class SSLDECTrainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            losses.append(loss.item())
-        return float(np.mean(losses))
+            losses.append(loss.detach())
+        return float(torch.stack(losses).mean()) if losses else float("nan")
 
     @torch.no_grad()
-    def predict(self, inputs: torch.Tensor) -> torch.Tensor:
+    def predict(self, inputs: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         self.model.eval()
-        return torch.cat([self.model(inputs[start:start + 1024].to(self.device)).cpu()
-                          for start in range(0, len(inputs), 1024)])
+        return torch.cat([self.model(inputs[start:start + batch_size].to(self.device)).cpu()
+                          for start in range(0, len(inputs), batch_size)])
 
     def labelled_accuracy(self, inputs: torch.Tensor, labels: torch.Tensor) -> float:
         return float((self.predict(inputs).argmax(dim=1) == labels).float().mean())
@@ -165,7 +159,7 @@ class SSLDECTrainer:
     def pretrain(self, inputs: torch.Tensor, labels: torch.Tensor) -> None:
         targets = F.one_hot(labels, self.num_classes).float()
         start, end = self.config.pretrain_learning_rate
-        for epoch in range(self.config.pretrain_epochs):
+        for epoch in range(len(self.history.pretrain_loss), self.config.pretrain_epochs):
             self._set_learning_rate(start + (end - start) * epoch / max(self.config.pretrain_epochs - 1, 1))
             self.history.pretrain_loss.append(self.train_epoch(inputs, targets))
 
@@ -190,12 +184,41 @@ class SSLDECTrainer:
         report = {"changed_fraction": changed, "subset_size": float(len(subset)), "subset_loss": subset_loss,
                   "relabel_epochs": float(relabel_epochs)}
         self.history.rounds.append(report)
+        # DEC's end condition compares two rounds' assignments, so it can first hold in the second round.
+        self.finished = len(self.history.rounds) >= self.config.max_rounds or (
+            len(self.history.rounds) > 1 and changed < self.config.assignment_change_tol)
         return report
 
-    def fit(self, labelled_x: torch.Tensor, labelled_y: torch.Tensor, unlabelled_x: torch.Tensor) -> SSLDECHistory:
-        self.pretrain(labelled_x, labelled_y)
-        for _ in range(self.config.max_rounds):
-            report = self.semi_supervised_round(labelled_x, labelled_y, unlabelled_x)
-            if len(self.history.rounds) > 1 and report["changed_fraction"] < self.config.assignment_change_tol:
-                break
+    def fit(self, labelled_x: torch.Tensor, labelled_y: torch.Tensor, unlabelled_x: torch.Tensor,
+            after_each: Callable[[str], None] | None = None) -> SSLDECHistory:
+        """Algorithm 1, continuing from wherever a loaded state left off. ``after_each`` is called with
+        "pretrain" once pre-training is done and with "round" after every round (to checkpoint)."""
+        if len(self.history.pretrain_loss) < self.config.pretrain_epochs:
+            self.pretrain(labelled_x, labelled_y)
+            if after_each:
+                after_each("pretrain")
+        while not self.finished:
+            self.semi_supervised_round(labelled_x, labelled_y, unlabelled_x)
+            if after_each:
+                after_each("round")
         return self.history
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors, numbers and strings only, so a checkpoint loads with ``weights_only``."""
+        return {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "rng": json.dumps(self.rng.bit_generator.state), "torch_generator": self.torch_generator.get_state(),
+            "history": json.dumps(dataclasses.asdict(self.history)), "finished": self.finished,
+            "previous_prediction": (torch.empty(0, dtype=torch.long) if self.previous_prediction is None
+                                    else torch.from_numpy(self.previous_prediction)),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.rng.bit_generator.state = json.loads(state["rng"])
+        self.torch_generator.set_state(state["torch_generator"])
+        self.history = SSLDECHistory(**json.loads(state["history"]))
+        self.finished = bool(state["finished"])
+        previous = state["previous_prediction"]
+        self.previous_prediction = previous.numpy() if len(previous) else None

@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import torch
+from torch import nn
 
 
 def pick_device(preference: str = "auto") -> torch.device:
@@ -22,6 +23,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def place_network(network: nn.Module, device: torch.device, channels_last: bool = False) -> nn.Module:
+    """Move ``network`` to ``device``; with ``channels_last`` its 4-D weights use the NHWC layout, which
+    oneDNN's CPU convolutions run faster (the arithmetic is the same; inputs need not change)."""
+    network = network.to(device)
+    return network.to(memory_format=torch.channels_last) if channels_last else network
 
 
 def configure_threads(num_threads: int) -> None:

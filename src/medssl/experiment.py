@@ -61,7 +61,7 @@ def run_context(name: str, config: Any, train_config: TrainConfig, data: TrainDa
         checkpoint_every=train_config.checkpoint_every, log_every=train_config.log_every,
         eval_batch_size=train_config.eval_batch_size, selection_metric=train_config.selection_metric,
         checkpoint_path=Path(train_config.checkpoint_dir) / name / f"{fingerprint}.pt",
-        progress_label=f"{name} seed {seed}",
+        progress_label=f"{name} seed {seed}", channels_last=train_config.channels_last,
     )
 
 

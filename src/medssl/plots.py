@@ -15,7 +15,8 @@ from medssl.io import atomic_path  # noqa: E402
 from medssl.metrics import FPR_GRID  # noqa: E402
 
 
-def _save(figure: plt.Figure, path: Path) -> None:
+def save_figure(figure: plt.Figure, path: Path) -> None:
+    """Write ``figure`` as a PNG atomically and release it."""
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
     plt.close(figure)
@@ -38,7 +39,7 @@ def training_curves(histories: Mapping[int, Sequence[Mapping[str, float]]], path
         axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     figure.suptitle(title, y=1.02)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def confusion_matrix_figure(matrix: np.ndarray, label_names: Sequence[str], path: Path, title: str) -> None:
@@ -57,7 +58,7 @@ def confusion_matrix_figure(matrix: np.ndarray, label_names: Sequence[str], path
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
     axis.set_title(title)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def roc_figure(tpr_by_seed: np.ndarray, auc_by_seed: np.ndarray, label_names: Sequence[str], path: Path,
@@ -76,7 +77,7 @@ def roc_figure(tpr_by_seed: np.ndarray, auc_by_seed: np.ndarray, label_names: Se
     axis.set_ylabel("true positive rate")
     axis.set_title(title)
     axis.legend(fontsize=7, loc="lower right")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def method_comparison_figure(summary: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: Sequence[str],
@@ -96,7 +97,7 @@ def method_comparison_figure(summary: Mapping[str, Mapping[str, Mapping[str, flo
     axis.set_title(title)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def budget_curves_figure(curves: Mapping[str, Sequence[tuple[float, float, float]]], metric: str, path: Path,
@@ -114,7 +115,7 @@ def budget_curves_figure(curves: Mapping[str, Sequence[tuple[float, float, float
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def image_grid_figure(images: np.ndarray, path: Path, title: str, columns: int = 8) -> None:
@@ -127,7 +128,7 @@ def image_grid_figure(images: np.ndarray, path: Path, title: str, columns: int =
         pixels = np.clip((image.transpose(1, 2, 0) + 1) / 2, 0, 1)
         axis.imshow(pixels[..., 0] if pixels.shape[2] == 1 else pixels, cmap="gray", vmin=0, vmax=1)
     figure.suptitle(title, fontsize=9)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def embedding_scatter_figure(points: np.ndarray, pseudo_labels: np.ndarray, true_labels: np.ndarray,
@@ -147,7 +148,7 @@ def embedding_scatter_figure(points: np.ndarray, pseudo_labels: np.ndarray, true
     axes[0].set_ylabel("principal component 2")
     axes[1].legend(fontsize=7, markerscale=3, loc="best")
     figure.suptitle(title, y=1.02)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def distance_distribution_figure(distances: np.ndarray, correct: np.ndarray, path: Path, title: str) -> None:
@@ -160,4 +161,31 @@ def distance_distribution_figure(distances: np.ndarray, correct: np.ndarray, pat
     axis.set_ylabel("unlabelled images")
     axis.set_title(title)
     axis.legend(fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path)
+
+
+def _two_dimensional(points: np.ndarray) -> np.ndarray:
+    """The first two principal components (the points themselves when they already are 2-D)."""
+    if points.shape[1] <= 2:
+        return np.pad(points, ((0, 0), (0, 2 - points.shape[1])))
+    centred = points - points.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    return centred @ components[:2].T
+
+
+def embedding_before_after_figure(before: np.ndarray, after: np.ndarray, labels: np.ndarray,
+                                  label_names: Sequence[str], path: Path, title: str) -> None:
+    """The same images' embedding at two moments, coloured by true label (SSLDEC's Figure 7)."""
+    figure, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
+    colours = plt.get_cmap("tab10")
+    for axis, points, panel in ((axes[0], before, "after pre-training (labelled only)"), (axes[1], after, "after SSLDEC")):
+        flat = _two_dimensional(points)
+        for label, name in enumerate(label_names):
+            rows = labels == label
+            axis.scatter(flat[rows, 0], flat[rows, 1], s=4, color=colours(label % 10), label=name, alpha=0.6)
+        axis.set_title(panel)
+        axis.set_xlabel("component 1" if points.shape[1] <= 2 else "principal component 1")
+    axes[0].set_ylabel("component 2" if before.shape[1] <= 2 else "principal component 2")
+    axes[1].legend(fontsize=7, markerscale=3, loc="best")
+    figure.suptitle(title, y=1.02)
+    save_figure(figure, path)

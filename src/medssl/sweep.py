@@ -234,7 +234,7 @@ def variant_figure(labels: Sequence[str], series: Mapping[str, Sequence[Mapping[
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    plots._save(figure, path)
+    plots.save_figure(figure, path)
 
 
 def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path,

@@ -22,7 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from medssl.data.prepared import TrainData
-from medssl.device import seed_everything
+from medssl.device import place_network, seed_everything
 from medssl.io import torch_load, torch_save
 from medssl.methods.base import HistoryRow, Method, RunContext
 from medssl.metrics import selection_score
@@ -35,6 +35,7 @@ class TrainConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     device: str = "auto"
     num_threads: int = 0  # 0: PyTorch's default
+    channels_last: bool = True  # NHWC convolution weights: ~20 % faster on CPU (oneDNN), same maths
     eval_every: int = 100
     checkpoint_every: int = 500
     log_every: int = 20
@@ -130,10 +131,15 @@ class TorchMethod(Method):
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
         seed_everything(run.seed)
         self.device = run.device
-        self.networks = {name: net.to(self.device) for name, net in self.build_networks().items()}
+        self.networks = {name: place_network(net, self.device, run.channels_last)
+                         for name, net in self.build_networks().items()}
         self.optimizers = self.build_optimizers()
         self.samplers = self.build_samplers(data, run.seed)
+        self.initialise_from_data(data)
         return TrainingLoop(self, data, run).run(self.config.iterations)
+
+    def initialise_from_data(self, data: TrainData) -> None:
+        """Data-dependent initialisation before the first step; a resumed run then loads its checkpoint."""
 
     @torch.no_grad()
     def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

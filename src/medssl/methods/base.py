@@ -29,6 +29,7 @@ class RunContext:
     selection_metric: str
     checkpoint_path: Path | None = None  # resumable state; None disables checkpoints
     progress_label: str = ""
+    channels_last: bool = False  # convolution weights in NHWC memory layout (see TrainConfig)
 
 
 class Method(ABC):

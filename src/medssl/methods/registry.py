@@ -19,7 +19,8 @@ _METHODS: dict[str, type[Method]] = {}
 # Imported on first lookup rather than at package import: method modules import the training loop,
 # which imports ``medssl.methods.base``, so importing them from ``medssl/methods/__init__`` is circular.
 # The list is explicit so that a broken method fails loudly instead of silently leaving the registry.
-BUILTIN_MODULES = ("medssl.methods.supervised", "medssl.methods.pca_svm", "medssl.methods.ssgan")
+BUILTIN_MODULES = ("medssl.methods.supervised", "medssl.methods.pca_svm", "medssl.methods.ssgan",
+                   "medssl.methods.ssldec")
 
 
 def _load_builtin_methods() -> None:

@@ -36,10 +36,12 @@ from medssl.losses import feature_matching_loss, generated_fake_loss, labelled_l
 from medssl.methods.registry import register
 from medssl.models.cnn import PlabCNN
 from medssl.models.gan import PlabGenerator, SalimansMLPDiscriminator, SalimansMLPGenerator
-from medssl.training import Batch, EpochSampler, TorchMethod
+from medssl.models.weight_norm_init import initialise_weight_norm_from_data
+from medssl.training import Batch, EpochSampler, TorchMethod, images_to_float
 
 NETWORKS = ("plab_cnn", "salimans_mlp")
 SAMPLE_GRID_SIZE = 64
+WEIGHT_NORM_INIT_IMAGES = 500  # Salimans et al. initialise from one batch of 500 real images
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class SSGAN(TorchMethod):
                                               self.device, weights=weights)
         return samplers
 
+    def initialise_from_data(self, data: TrainData) -> None:
+        images = torch.from_numpy(data.unlabelled_x[:WEIGHT_NORM_INIT_IMAGES]).to(self.device)
+        initialise_weight_norm_from_data(self.networks["discriminator"], images_to_float(images))
+
     def unlabelled_targets(self, data: TrainData) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(labels, weights) the unlabelled sampler carries: none for SSGAN."""
         return None, None
@@ -111,21 +117,24 @@ class SSGAN(TorchMethod):
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
         discriminator, generator = self.networks["discriminator"], self.networks["generator"]
         labelled, unlabelled = self.samplers["labelled"].next(), self.samplers["unlabelled"].next()
-        generated = generator(self.noise(len(unlabelled.images))).detach()
-        logits = discriminator(torch.cat([labelled.images, unlabelled.images, generated]))
+        # One generated batch serves both updates: G does not change between them, so this is the
+        # same distribution as sampling again, for one generator forward pass less.
+        generated = generator(self.noise(len(unlabelled.images)))
+        logits = discriminator(torch.cat([labelled.images, unlabelled.images, generated.detach()]))
         labelled_logits, unlabelled_logits, generated_logits = logits.split(
             [len(labelled.images), len(unlabelled.images), len(generated)])
         terms = self.discriminator_terms(labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits)
         d_loss = terms["l_label"] + self.config.alpha * terms["l_unlabel"] + self.config.beta * terms["l_gen"]
         self._update("discriminator", d_loss)
-        for _ in range(self.config.generator_steps):
-            g_loss = self._feature_matching_step(discriminator, generator, unlabelled.images)
+        for generator_step in range(self.config.generator_steps):
+            if generator_step:
+                generated = generator(self.noise(len(unlabelled.images)))
+            g_loss = self._feature_matching_step(discriminator, generated, unlabelled.images)
         self.networks["ema"].update_parameters(discriminator)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in terms.items()}}
 
-    def _feature_matching_step(self, discriminator: nn.Module, generator: nn.Module,
+    def _feature_matching_step(self, discriminator: nn.Module, generated: torch.Tensor,
                                real_images: torch.Tensor) -> torch.Tensor:
-        generated = generator(self.noise(len(real_images)))
         features = discriminator.features(torch.cat([real_images, generated]))
         real_features, generated_features = features.split([len(real_images), len(generated)])
         g_loss = feature_matching_loss(real_features.detach(), generated_features)

@@ -5,11 +5,16 @@ PLAB-GAN's generator (Liu, Ning & Liu 2022, Sec. 2.3): noise -> dense -> reshape
 tanh instead, giving an s x s image. The paper reshapes to 32x32x256 for 128 px; the batch norm and
 LeakyReLU after the dense layer are DCGAN's (Radford et al. 2016), which the paper does not mention.
 Transposed convolutions are 4x4 with padding 1, the DCGAN kernel that exactly doubles the size.
+Weights start as DCGAN's do (normal, std 0.02; batch-norm scales normal around 1): with PyTorch's
+default initialisation the generator's first outputs are saturated high-frequency noise that the
+discriminator rejects at once, and on PneumoniaMNIST it never recovered (feature matching stalled).
 
 Salimans et al.'s MNIST networks (their train_mnist_feature_matching.py): D is 784-1000-500-250-250-
 250-10, every dense layer weight-normalised, Gaussian noise of std 0.3 on the input and 0.5 after every
-hidden layer; G is 100-500-500-784 with softplus and batch norm, a weight-normalised output layer and
-a sigmoid, here a tanh because the pipeline's images live in [-1, 1].
+hidden layer, on images in [0, 1]; G is 100-500-500-784 with softplus and batch norm, a weight-normalised
+output layer and a sigmoid. The pipeline's images live in [-1, 1], so D maps its input back to [0, 1]
+(the noise std keeps its meaning) and G ends in a tanh. Feature matching uses the last 250-unit layer
+before its noise, as their code does (``layers[-3]``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,18 @@ from torch.nn.utils.parametrizations import weight_norm
 from medssl.models.cnn import LEAKY_SLOPE, GaussianNoise
 
 GENERATOR_BASE_CHANNELS = 256
+
+
+def dcgan_initialise(network: nn.Module, std: float = 0.02) -> None:
+    """Radford et al. (2016): every weight from N(0, 0.02), batch-norm scales from N(1, 0.02), zero biases."""
+    for module in network.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(module.weight, 0.0, std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(module.weight, 1.0, std)
+            nn.init.zeros_(module.bias)
 
 
 class PlabGenerator(nn.Module):
@@ -40,6 +57,7 @@ class PlabGenerator(nn.Module):
             nn.ConvTranspose2d(base // 2, out_channels, 4, stride=2, padding=1),
             nn.Tanh(),
         )
+        dcgan_initialise(self)
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
         projected = self.project(noise).view(len(noise), GENERATOR_BASE_CHANNELS, self.start, self.start)
@@ -47,8 +65,6 @@ class PlabGenerator(nn.Module):
 
 
 class SalimansMLPDiscriminator(nn.Module):
-    """``features`` is the last 250-unit layer, where Salimans et al. match features."""
-
     HIDDEN = (1000, 500, 250, 250, 250)
 
     def __init__(self, in_channels: int, num_classes: int, image_size: int, input_noise: float = 0.3,
@@ -56,17 +72,21 @@ class SalimansMLPDiscriminator(nn.Module):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
         width = in_channels * image_size * image_size
-        for hidden in self.HIDDEN:
-            layers += [weight_norm(nn.Linear(width, hidden)), nn.ReLU(), GaussianNoise(hidden_noise)]
+        for index, hidden in enumerate(self.HIDDEN):
+            if index:
+                layers.append(GaussianNoise(hidden_noise))
+            layers += [weight_norm(nn.Linear(width, hidden)), nn.ReLU()]
             width = hidden
         self.trunk = nn.Sequential(*layers)
+        self.feature_noise = GaussianNoise(hidden_noise)
         self.head = weight_norm(nn.Linear(width, num_classes))
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.trunk(images)
+        """The last 250-unit layer, before its noise: where Salimans et al. match features."""
+        return self.trunk((images + 1.0) / 2.0)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))
+        return self.head(self.feature_noise(self.features(images)))
 
 
 class SalimansMLPGenerator(nn.Module):
