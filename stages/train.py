@@ -19,11 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plots", type=Path, required=True, help="output folder, e.g. plots/train/<method>")
     parser.add_argument("--pseudo-labels", type=Path, default=None,
                         help="the cluster stage's pseudo_labels.npz, read by methods that use pseudo-labels")
+    parser.add_argument("--features-model", type=Path, default=None,
+                        help="the features stage's model folder, read by methods that use its ResNet-20")
     args = parser.parse_args(argv)
     train_config = load_section(args.params, "train", TrainConfig)
     method_values = load_raw_section(args.params, f"methods.{args.method}")
     train_method(args.method, method_values, train_config, args.prepared, args.models, args.plots,
-                 args.pseudo_labels)
+                 args.pseudo_labels, args.features_model)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from medssl.data.sources import DataConfig, acquire, load_raw
 from medssl.data.split import SplitConfig, make_split
 from medssl.data.synthetic import SyntheticConfig
 from medssl.methods.base import RunContext
+from medssl.models.resnet20 import ResNet20
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,8 +45,10 @@ def train_data_from(raw: RawDataset, labels_per_class: int = 10, seed: int = 0,
     wrong = (truth + rng.integers(1, len(raw.label_names), size=len(truth))) % len(raw.label_names)
     correct = rng.random(len(truth)) < pseudo_label_accuracy
     pseudo = PseudoLabels(np.where(correct, truth, wrong), np.where(correct, 0.9, 0.6), rng.random(len(truth)))
+    # An untrained ResNet-20 stands in for the features stage's (methods use it as a fixed network).
+    feature_network = ResNet20(raw.channels).eval().requires_grad_(False)
     return TrainData(split.labelled.images, split.labelled.labels, split.unlabelled_images, split.val.images,
-                     split.val.labels, info, pseudo_labels=pseudo)
+                     split.val.labels, info, pseudo_labels=pseudo, feature_network=feature_network)
 
 
 @pytest.fixture

@@ -19,6 +19,10 @@ TINY = {
     "pca_svm": {"n_components": 5, "c_grid": [1.0, 10.0]},
     "ssgan": {"iterations": 6, "batch_size": 8},
     "plabgan": {"iterations": 6, "batch_size": 8, "pseudo_label_threshold": 0.7},
+    "cgan_aug": {"gan_iterations": 4, "classifier_iterations": 4, "batch_size": 8, "generated_per_class": 5},
+    "ucgan": {"iterations": 6, "batch_size": 4},
+    "anogan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
+    "mcgan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
     "ssldec": {"pretrain_epochs": 2, "max_rounds": 2, "batch_size": 16, "width": 0.125, "max_relabel_epochs": 2},
 }
 

@@ -61,6 +61,9 @@ def _tiny_params(path: Path, enabled: list[str], labels_per_class: int) -> None:
     for gan in ("ssgan", "plabgan"):
         params["methods"][gan].update(iterations=20, batch_size=8)
     params["methods"]["ssldec"].update(pretrain_epochs=2, max_rounds=2, width=0.125, max_relabel_epochs=2)
+    params["methods"]["cgan_aug"].update(gan_iterations=10, classifier_iterations=10, batch_size=8,
+                                         generated_per_class=20)
+    params["methods"]["ucgan"].update(iterations=10, batch_size=6)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -84,7 +87,7 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     repo = tmp_path / "repo"
     _copy_repository(repo)
     environment = _environment(data_mirror)
-    every_method = ["supervised_cnn", "resnet", "pca_svm", "ssgan", "plabgan", "ssldec"]
+    every_method = ["supervised_cnn", "resnet", "pca_svm", "ssgan", "plabgan", "ssldec", "cgan_aug", "ucgan"]
     _tiny_params(repo / "params.yaml", every_method, labels_per_class=4)
     _run(["git", "init", "-q"], repo, environment)
     _run(["git", "add", "-A"], repo, environment)
@@ -103,8 +106,11 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     assert 0.0 <= cluster["pseudo_label_accuracy"] <= 1.0
     for plot in ("embedding.png", "distance_to_centre.png"):
         assert (repo / "plots" / "cluster" / plot).stat().st_size > 0
-    for gan in ("ssgan", "plabgan"):
+    for gan in ("ssgan", "plabgan", "cgan_aug", "ucgan"):
         assert list((repo / "plots" / "train" / gan).rglob("samples*.png")), f"no sample grid for {gan}"
+    for gan in ("cgan_aug", "ucgan"):  # the generator's quality, measured in training, reaches the metrics
+        quality = json.loads((repo / "metrics" / "methods" / f"{gan}.json").read_text())["generator_fd_resnet20"]
+        assert quality["mean"] > 0
     assert list((repo / "plots" / "train" / "ssldec").rglob("embedding_seed*.png")), "no SSLDEC embedding figure"
     assert "up to date" in _run(["dvc", "status"], repo, environment)
 
@@ -112,7 +118,7 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     _tiny_params(repo / "params.yaml", ["supervised_cnn", "pca_svm"], labels_per_class=4)
     # A disabled method's metrics file is no stage's output any more (DVC's checkout drops it from the
     # report's metrics/methods dependency later): remove it, as a user would with `git rm`.
-    for disabled in ("resnet", "ssgan", "plabgan", "ssldec"):
+    for disabled in ("resnet", "ssgan", "plabgan", "ssldec", "cgan_aug", "ucgan"):
         (repo / "metrics" / "methods" / f"{disabled}.json").unlink()
     _run(["dvc", "repro"], repo, environment)  # only the report changes: trainings are cached
     _run(["git", "add", "-A"], repo, environment)

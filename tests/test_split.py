@@ -62,7 +62,8 @@ def test_hidden_labels_are_written_apart_from_what_training_reads(synthetic_raw,
     np.testing.assert_array_equal(load_hidden_unlabelled_labels(tmp_path / "hidden"), split.unlabelled_hidden_labels)
     # What a method receives: the unlabelled pool is images only.
     assert {field.name for field in dataclasses.fields(TrainData)} == {
-        "labelled_x", "labelled_y", "unlabelled_x", "val_x", "val_y", "info", "pseudo_labels"}
+        "labelled_x", "labelled_y", "unlabelled_x", "val_x", "val_y", "info", "pseudo_labels",
+        "feature_network"}
 
 
 def test_training_never_opens_the_hidden_labels(synthetic_raw, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -116,3 +117,27 @@ def test_image_folder_errors_name_the_problem(tmp_path: Path):
     (tmp_path / "two" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match="broken.png is not a readable image"):
         acquire(DataConfig(name=IMAGE_FOLDER, image_folder=ImageFolderConfig(path=str(tmp_path))), tmp_path / "raw")
+
+
+def test_known_classes_are_relabelled_and_unknown_ones_kept_out_of_training(synthetic_raw):
+    split = make_split(synthetic_raw, SplitConfig(labels_per_class=4, seed=0, known_classes=(2, 0),
+                                                  unknown_classes=(1,)))
+    assert sorted(set(split.labelled.labels.tolist())) == [0, 1]  # class 2 -> 0, class 0 -> 1
+    for images, truth in ((split.labelled.images, split.labelled.labels), (split.test.images, split.test.labels)):
+        original = np.array([(2, 0)[label] for label in truth])
+        for image, label in zip(images, original, strict=True):  # each image is one of its original class
+            assert any(np.array_equal(image, other) for other in synthetic_raw.test.images[synthetic_raw.test.labels == label]) \
+                or any(np.array_equal(image, other) for other in synthetic_raw.train.images[synthetic_raw.train.labels == label])
+    train_known = np.isin(synthetic_raw.train.labels, (0, 2)).sum()
+    assert len(split.labelled) + len(split.unlabelled_images) == train_known  # unknown class: no training image
+    assert set(split.test_unknown.labels.tolist()) == {1} and len(split.test_unknown) == (synthetic_raw.test.labels == 1).sum()
+    assert set(split.val_unknown.labels.tolist()) == {1}
+
+
+def test_unknown_classes_need_known_ones_and_distinct_indices(synthetic_raw):
+    with pytest.raises(SplitError, match="needs split.known_classes"):
+        make_split(synthetic_raw, SplitConfig(unknown_classes=(1,)))
+    with pytest.raises(SplitError, match="distinct class indices"):
+        make_split(synthetic_raw, SplitConfig(known_classes=(0, 1), unknown_classes=(1,)))
+    with pytest.raises(SplitError, match="distinct class indices"):
+        make_split(synthetic_raw, SplitConfig(known_classes=(0, 7)))

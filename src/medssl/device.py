@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 
 import numpy as np
@@ -30,6 +32,29 @@ def place_network(network: nn.Module, device: torch.device, channels_last: bool 
     oneDNN's CPU convolutions run faster (the arithmetic is the same; inputs need not change)."""
     network = network.to(device)
     return network.to(memory_format=torch.channels_last) if channels_last else network
+
+
+def configure_backends(device: torch.device, deterministic: bool) -> None:
+    """CUDA only: reproducible kernels, or cuDNN's autotuner (faster, run-to-run noise) when not
+    ``deterministic``. Nothing changes on the CPU, whose kernels are deterministic for a thread count."""
+    if device.type != "cuda":
+        return
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it to be deterministic
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+AUTOCAST_MODES = ("none", "bf16")
+
+
+def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast for ``bf16`` (matrix products and convolutions in bf16, reductions such as
+    the K+1 losses' logsumexp in fp32, which the losses also ask for explicitly); nothing for ``none``."""
+    if mode not in AUTOCAST_MODES:
+        raise ValueError(f"train.autocast is '{mode}'; use one of {', '.join(AUTOCAST_MODES)}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16")
 
 
 def configure_threads(num_threads: int) -> None:

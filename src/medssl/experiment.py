@@ -28,9 +28,13 @@ from medssl.data.prepared import (
     load_labelled_set,
     load_pseudo_labels,
     load_train_data,
+    load_unknown_sets,
 )
-from medssl.device import configure_threads, pick_device
+from medssl.device import configure_backends, configure_threads, pick_device
+from medssl.distributed import Ranks, barrier, device_for_rank
+from medssl.distributed import initialise as initialise_ranks
 from medssl.errors import ConfigError
+from medssl.features import FeatureExtractor, FeaturesConfig
 from medssl.io import read_json, write_csv, write_json
 from medssl.methods import create_method, method_class
 from medssl.methods.base import HistoryRow, RunContext
@@ -43,7 +47,7 @@ from medssl.metrics import (
     one_vs_rest_auc,
     one_vs_rest_tpr,
 )
-from medssl.training import TrainConfig, run_fingerprint
+from medssl.training import TorchMethod, TrainConfig, run_fingerprint
 
 MANIFEST_FILE = "manifest.json"
 
@@ -53,46 +57,80 @@ def seed_directory(models_dir: Path, seed: int) -> Path:
 
 
 def run_context(name: str, config: Any, train_config: TrainConfig, data: TrainData, seed: int,
-                device: torch.device) -> RunContext:
+                device: torch.device, ranks: Ranks = Ranks()) -> RunContext:
     """The loop settings of ``params.train`` for one (name, seed) run, with its own checkpoint file."""
-    fingerprint = run_fingerprint(name, config, train_config, data, seed)
+    fingerprint = run_fingerprint(name, config, train_config, data, seed, ranks.world_size)
     return RunContext(
         seed=seed, device=device, eval_every=train_config.eval_every,
         checkpoint_every=train_config.checkpoint_every, log_every=train_config.log_every,
         eval_batch_size=train_config.eval_batch_size, selection_metric=train_config.selection_metric,
         checkpoint_path=Path(train_config.checkpoint_dir) / name / f"{fingerprint}.pt",
-        progress_label=f"{name} seed {seed}", channels_last=train_config.channels_last,
+        progress_label=f"{name} seed {seed}", channels_last=train_config.channels_last, ranks=ranks,
+        autocast=train_config.autocast,
     )
 
 
 def train_method(name: str, method_values: Mapping[str, Any], train_config: TrainConfig, prepared_dir: Path,
-                 models_dir: Path, plots_dir: Path, pseudo_labels_path: Path | None = None) -> dict[str, Any]:
-    """Fit ``name`` once per seed in ``train_config.seeds``; write models, histories and curves."""
+                 models_dir: Path, plots_dir: Path, pseudo_labels_path: Path | None = None,
+                 features_model_dir: Path | None = None) -> dict[str, Any]:
+    """Fit ``name`` once per seed in ``train_config.seeds``; write models, histories and curves.
+
+    Under torchrun every rank trains (data-parallel, see ``medssl.distributed``) and rank 0 writes."""
     configure_threads(train_config.num_threads)
-    device = pick_device(train_config.device)
+    ranks = initialise_ranks(pick_device(train_config.device))
+    device = device_for_rank(pick_device(train_config.device), ranks)
+    configure_backends(device, train_config.deterministic)
+    if ranks.is_distributed and not issubclass(method_class(name), TorchMethod):
+        raise ConfigError(f"{name} does not train on the step loop, so it cannot run under torchrun; "
+                          "run its train stage as one process")
     data = load_train_data(prepared_dir)
     if method_class(name).uses_pseudo_labels:
         if pseudo_labels_path is None:
             raise ConfigError(f"{name} trains on pseudo-labels: pass the cluster stage's file with --pseudo-labels")
         data = dataclasses.replace(data, pseudo_labels=load_pseudo_labels(pseudo_labels_path))
+    if method_class(name).uses_feature_network:
+        if features_model_dir is None:
+            raise ConfigError(f"{name} uses the features stage's ResNet-20: pass its folder with --features-model")
+        data = dataclasses.replace(data, feature_network=load_feature_network(features_model_dir, data.info, device))
     config = method_config(name, method_values)
     histories: dict[int, list[HistoryRow]] = {}
     seconds: dict[str, float] = {}
+    training_metrics: dict[str, dict[str, float]] = {}
     for seed in train_config.seeds:
         method = create_method(name, method_values, data.info)
         started = time.perf_counter()
-        histories[seed] = method.fit(data, run_context(name, config, train_config, data, seed, device))
+        histories[seed] = method.fit(data, run_context(name, config, train_config, data, seed, device, ranks))
         seconds[f"seed_{seed}"] = time.perf_counter() - started
+        if method.training_metrics:
+            training_metrics[f"seed_{seed}"] = dict(method.training_metrics)
+        if not ranks.is_main:
+            continue
         method.save(seed_directory(models_dir, seed))
         method.write_figures(plots_dir, seed)
         write_history(histories[seed], plots_dir, seed)
         print(f"{name} seed {seed}: trained in {seconds[f'seed_{seed}']:.1f} s on {device}")
     manifest = {"method": name, "seeds": list(train_config.seeds), "config": dataclasses.asdict(config),
                 "device": str(device), "torch": torch.__version__, "train_seconds": seconds}
-    write_json(models_dir / MANIFEST_FILE, manifest)
-    plots.training_curves(histories, plots_dir / "curves.png", f"{name} on {data.info.name}, "
-                          f"{data.info.labels_per_class} labels/class")
+    if training_metrics:
+        manifest["training_metrics"] = training_metrics
+    if ranks.is_distributed:
+        manifest["world_size"] = ranks.world_size
+    if ranks.is_main:
+        write_json(models_dir / MANIFEST_FILE, manifest)
+        plots.training_curves(histories, plots_dir / "curves.png", f"{name} on {data.info.name}, "
+                              f"{data.info.labels_per_class} labels/class")
+    barrier(ranks)
     return manifest
+
+
+def load_feature_network(models_dir: Path, info: DatasetInfo, device: torch.device) -> torch.nn.Module:
+    """The features stage's ResNet-20 trunk, frozen, in eval mode."""
+    extractor = FeatureExtractor(FeaturesConfig(), info)
+    extractor.load(models_dir, device)
+    trunk = extractor.classifier().trunk.eval()
+    for parameter in trunk.parameters():
+        parameter.requires_grad_(False)
+    return trunk
 
 
 def write_history(history: list[HistoryRow], plots_dir: Path, seed: int) -> None:
@@ -113,13 +151,15 @@ def evaluate_method(name: str, models_dir: Path, prepared_dir: Path, metrics_pat
     info = load_dataset_info(prepared_dir)
     test = load_labelled_set(prepared_dir / TEST_FILE)
     val = load_labelled_set(prepared_dir / VAL_FILE)
+    test_unknown, val_unknown = load_unknown_sets(prepared_dir)
     per_seed, test_probabilities = {}, {}
     for seed in manifest["seeds"]:
         method = create_method(name, manifest["config"], info)
         method.load(seed_directory(models_dir, seed), pick_device(device))
         test_probabilities[seed] = method.predict_proba(test.images)
         per_seed[seed] = {"test": classification_metrics(test.labels, test_probabilities[seed]),
-                          "val": classification_metrics(val.labels, method.predict_proba(val.images))}
+                          "val": classification_metrics(val.labels, method.predict_proba(val.images)),
+                          "extras": method.evaluation_extras(test, val, test_unknown, val_unknown, plots_dir, seed)}
     metrics = _summarise(name, info, manifest, per_seed)
     write_json(metrics_path, metrics)
     _write_evaluation_plots(name, info, test.labels, test_probabilities, per_seed, plots_dir)
@@ -141,6 +181,13 @@ def _summarise(name: str, info: DatasetInfo, manifest: Mapping[str, Any],
         for index, label in enumerate(info.label_names)
     }
     summary["train_seconds"] = mean_and_std(list(manifest["train_seconds"].values()))
+    per_seed_training = manifest.get("training_metrics", {})
+    for metric in sorted({key for values in per_seed_training.values() for key in values}):
+        summary[metric] = mean_and_std([values[metric] for values in per_seed_training.values() if metric in values])
+    extra_metrics = sorted({key for s in seeds for key in per_seed[s].get("extras", {})})
+    if extra_metrics:
+        summary["extras"] = {key: mean_and_std([per_seed[s]["extras"][key] for s in seeds if key in per_seed[s]["extras"]])
+                             for key in extra_metrics}
     summary["per_seed"] = {f"seed_{s}": {f"test_{metric}": per_seed[s]["test"][metric] for metric in HEADLINE_METRICS}
                            for s in seeds}
     return summary

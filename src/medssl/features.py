@@ -27,13 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from medssl.errors import ConfigError
 from medssl.io import torch_load, write_npz
 from medssl.models.resnet20 import FEATURE_DIMENSION, ResNet20
-from medssl.training import TorchMethod, images_to_float
+from medssl.training import LabelledCrossEntropyMethod, images_to_float
 
 FEATURES_FILE = "features.npz"
 
@@ -82,7 +81,7 @@ class CentreDistanceNetwork(nn.Module):
         return self.head(self.features(images))
 
 
-class FeatureExtractor(TorchMethod):
+class FeatureExtractor(LabelledCrossEntropyMethod):
     """Trained on the common loop (checkpoints, progress, selection on validation accuracy). It is a
     stage of the pipeline, not a benchmark method, so it is not in the method registry."""
 
@@ -103,15 +102,6 @@ class FeatureExtractor(TorchMethod):
         optimizer = torch.optim.Adam(self.classifier().parameters(), lr=self.config.learning_rate,
                                      weight_decay=self.config.weight_decay)
         return {self.classifier_name: optimizer}
-
-    def train_step(self, step: int) -> dict[str, torch.Tensor]:
-        batch = self.samplers["labelled"].next()
-        loss = F.cross_entropy(self.classifier()(batch.images), batch.labels)
-        optimizer = self.optimizers[self.classifier_name]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return {"loss": loss.detach()}
 
     @torch.no_grad()
     def embed(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

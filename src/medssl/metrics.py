@@ -77,3 +77,35 @@ def mean_and_std(values: Sequence[float]) -> dict[str, float]:
     array = np.asarray(values, dtype=float)
     std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
     return {"mean": float(array.mean()), "std": std}
+
+
+def binary_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
+    """AUC of ``score`` (higher = positive) for a boolean target; NaN when one side is empty."""
+    is_positive = np.asarray(is_positive, dtype=bool)
+    if is_positive.all() or not is_positive.any():
+        return float("nan")
+    return float(roc_auc_score(is_positive, score))
+
+
+def best_threshold(is_positive: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """(threshold, accuracy): the cut ``score >= threshold`` -> positive with the highest accuracy,
+    halfway between neighbouring scores (ties: the lowest such threshold)."""
+    order = np.sort(np.unique(score))
+    candidates = np.concatenate([[order[0] - 1.0], (order[1:] + order[:-1]) / 2, [order[-1] + 1.0]])
+    accuracies = [np.mean((score >= cut) == is_positive) for cut in candidates]
+    best = int(np.argmax(accuracies))
+    return float(candidates[best]), float(accuracies[best])
+
+
+def frechet_distance(first: np.ndarray, second: np.ndarray) -> float:
+    """|mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)) between two sets of feature vectors (rows):
+    the formula of the Fréchet Inception Distance (Heusel et al. 2017), in whatever feature space the
+    rows come from. Name the space when reporting it: in another space it is not the FID."""
+    from scipy import linalg
+
+    first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    mean_difference = first.mean(axis=0) - second.mean(axis=0)
+    covariance_first, covariance_second = np.cov(first, rowvar=False), np.cov(second, rowvar=False)
+    root = linalg.sqrtm(covariance_first @ covariance_second)
+    root = np.real(root)  # tiny imaginary parts are numerical noise
+    return float(mean_difference @ mean_difference + np.trace(covariance_first + covariance_second - 2 * root))

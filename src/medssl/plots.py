@@ -189,3 +189,37 @@ def embedding_before_after_figure(before: np.ndarray, after: np.ndarray, labels:
     axes[1].legend(fontsize=7, markerscale=3, loc="best")
     figure.suptitle(title, y=1.02)
     save_figure(figure, path)
+
+
+def score_roc_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str) -> None:
+    """One ROC curve per (is_positive, score) pair, score higher = positive, AUC in the legend."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    figure, axis = plt.subplots(figsize=(5.0, 4.4))
+    for name, (is_positive, score) in curves.items():
+        if is_positive.all() or not is_positive.any():
+            continue
+        fpr, tpr, _ = roc_curve(is_positive, score)
+        axis.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(is_positive, score):.3f})")
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    axis.set_xlabel("false positive rate")
+    axis.set_ylabel("true positive rate")
+    axis.set_title(title, fontsize=9)
+    axis.legend(fontsize=7, loc="lower right")
+    save_figure(figure, path)
+
+
+def image_rows_figure(rows: Sequence[tuple[str, np.ndarray]], path: Path, title: str) -> None:
+    """Labelled rows of images in [-1, 1], (N, C, H, W) each, all rows the same length."""
+    columns = max(len(images) for _, images in rows)
+    figure, axes = plt.subplots(len(rows), columns, figsize=(columns * 0.9 + 2.2, len(rows) * 0.95 + 0.4),
+                                squeeze=False)
+    for row_axes, (label, images) in zip(axes, rows, strict=True):
+        for axis in row_axes:
+            axis.axis("off")
+        for axis, image in zip(row_axes, images, strict=False):
+            pixels = np.clip((image.transpose(1, 2, 0) + 1) / 2, 0, 1)
+            axis.imshow(pixels[..., 0] if pixels.shape[2] == 1 else pixels, cmap="gray", vmin=0, vmax=1)
+        row_axes[0].text(-0.15, 0.5, label, transform=row_axes[0].transAxes, ha="right", va="center", fontsize=7)
+    figure.suptitle(title, fontsize=9)
+    save_figure(figure, path)

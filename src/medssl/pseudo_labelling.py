@@ -27,7 +27,7 @@ from medssl.data.prepared import (
     load_train_data,
     write_pseudo_labels,
 )
-from medssl.device import configure_threads, pick_device
+from medssl.device import configure_backends, configure_threads, pick_device
 from medssl.experiment import MANIFEST_FILE, run_context, write_history
 from medssl.features import FEATURES_FILE, FeatureExtractor, FeaturesConfig, write_features
 from medssl.io import read_npz, write_json
@@ -41,6 +41,7 @@ def train_feature_extractor(config: FeaturesConfig, train_config: TrainConfig, p
                             features_dir: Path, plots_dir: Path) -> dict[str, Any]:
     configure_threads(train_config.num_threads)
     device = pick_device(train_config.device)
+    configure_backends(device, train_config.deterministic)
     data = load_train_data(prepared_dir)
     extractor = FeatureExtractor(config, data.info)
     started = time.perf_counter()

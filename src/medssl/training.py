@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
 from medssl.data.prepared import TrainData
-from medssl.device import place_network, seed_everything
+from medssl.device import autocast, place_network, seed_everything
+from medssl.distributed import Ranks, average_gradients, broadcast_buffers, mean_over_ranks
 from medssl.io import torch_load, torch_save
 from medssl.methods.base import HistoryRow, Method, RunContext
 from medssl.metrics import selection_score
@@ -36,6 +38,8 @@ class TrainConfig:
     device: str = "auto"
     num_threads: int = 0  # 0: PyTorch's default
     channels_last: bool = True  # NHWC convolution weights: ~20 % faster on CPU (oneDNN), same maths
+    deterministic: bool = True  # CUDA: deterministic kernels, no cuDNN autotuning (CPU is deterministic anyway)
+    autocast: str = "none"  # "bf16": bfloat16 autocast of forward passes (losses stay fp32); "none": fp32
     eval_every: int = 100
     checkpoint_every: int = 500
     log_every: int = 20
@@ -60,16 +64,21 @@ class EpochSampler:
     """Shuffled passes over a set of images held as uint8 tensors on the training device.
 
     Its state (generator, order, cursor) is checkpointed so a resumed run draws the same batches.
+    Under torchrun every rank draws the same global batch and keeps rows ``rank::world_size`` of it.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None, batch_size: int, seed: int,
-                 device: torch.device, weights: np.ndarray | None = None) -> None:
+                 device: torch.device, weights: np.ndarray | None = None, ranks: Ranks = Ranks()) -> None:
         if len(images) == 0:
             raise ValueError("cannot sample batches from an empty image set")
         self.images = torch.from_numpy(images).to(device)
         self.labels = None if labels is None else torch.from_numpy(labels).to(device)
         self.weights = None if weights is None else torch.from_numpy(weights).float().to(device)
         self.batch_size = min(batch_size, len(images))
+        if self.batch_size % ranks.world_size:
+            raise ValueError(f"a batch of {self.batch_size} images does not split evenly over "
+                             f"{ranks.world_size} ranks; use a batch size divisible by the number of processes")
+        self.ranks = ranks
         self.generator = torch.Generator().manual_seed(seed)
         self.order = torch.empty(0, dtype=torch.long)
         self.cursor = 0
@@ -78,7 +87,8 @@ class EpochSampler:
         if self.cursor + self.batch_size > len(self.order):
             self.order = torch.randperm(len(self.images), generator=self.generator)
             self.cursor = 0
-        rows = self.order[self.cursor:self.cursor + self.batch_size].to(self.images.device)
+        rows = self.order[self.cursor:self.cursor + self.batch_size][self.ranks.rank::self.ranks.world_size]
+        rows = rows.to(self.images.device)
         self.cursor += self.batch_size
         return Batch(images_to_float(self.images[rows]),
                      None if self.labels is None else self.labels[rows],
@@ -97,6 +107,9 @@ class TorchMethod(Method):
     """Base of every PyTorch method. The config must have ``iterations`` and ``batch_size``."""
 
     classifier_name = "classifier"
+    # False for methods whose prediction is too costly to run every eval_every steps (a z search per
+    # image): no validation during training, the final weights are the model.
+    validates_during_training = True
 
     def __init__(self, config: Any, info: Any) -> None:
         super().__init__(config, info)
@@ -104,6 +117,7 @@ class TorchMethod(Method):
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.samplers: dict[str, EpochSampler] = {}
+        self.ranks = Ranks()
 
     @abstractmethod
     def build_networks(self) -> dict[str, nn.Module]:
@@ -119,7 +133,23 @@ class TorchMethod(Method):
 
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
         """Labelled batches by default; semi-supervised methods add an unlabelled sampler."""
-        return {"labelled": EpochSampler(data.labelled_x, data.labelled_y, self.config.batch_size, seed, self.device)}
+        return {"labelled": self.sampler(data.labelled_x, data.labelled_y, seed)}
+
+    def sampler(self, images: np.ndarray, labels: np.ndarray | None, seed: int,
+                weights: np.ndarray | None = None) -> EpochSampler:
+        return EpochSampler(images, labels, self.config.batch_size, seed, self.device, weights, self.ranks)
+
+    def optimizer_step(self, name: str, loss: torch.Tensor) -> None:
+        """Backpropagate ``loss`` and step optimiser ``name``, its gradients averaged over the ranks."""
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients((p for group in optimizer.param_groups for p in group["params"]), self.ranks)
+        optimizer.step()
+
+    def this_ranks_share(self, global_batch: torch.Tensor) -> torch.Tensor:
+        """Rows ``rank::world_size`` of a batch drawn identically on every rank (e.g. generator noise)."""
+        return global_batch[self.ranks.rank::self.ranks.world_size]
 
     def selected_network_names(self) -> tuple[str, ...]:
         """Networks whose weights are restored to the best validation step at the end."""
@@ -130,7 +160,7 @@ class TorchMethod(Method):
 
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
         seed_everything(run.seed)
-        self.device = run.device
+        self.device, self.ranks = run.device, run.ranks
         self.networks = {name: place_network(net, self.device, run.channels_last)
                          for name, net in self.build_networks().items()}
         self.optimizers = self.build_optimizers()
@@ -165,6 +195,16 @@ class TorchMethod(Method):
             network.load_state_dict(state[name])
 
 
+class LabelledCrossEntropyMethod(TorchMethod):
+    """One step = cross-entropy on a labelled batch: the supervised baselines and the features network."""
+
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        batch = self.samplers["labelled"].next()
+        loss = F.cross_entropy(self.classifier()(batch.images), batch.labels)
+        self.optimizer_step(self.classifier_name, loss)
+        return {"loss": loss.detach()}
+
+
 class TrainingLoop:
     def __init__(self, method: TorchMethod, data: TrainData, run: RunContext) -> None:
         self.method = method
@@ -179,25 +219,28 @@ class TrainingLoop:
     def run(self, iterations: int) -> list[HistoryRow]:
         start = self._resume()
         bar = tqdm(range(start, iterations), initial=start, total=iterations, desc=self.context.progress_label,
-                   mininterval=1.0, leave=False)
+                   mininterval=1.0, leave=False, disable=not self.context.ranks.is_main)
         for step in bar:
             for network in self.method.networks.values():
                 network.train()
-            self._accumulate(self.method.train_step(step))
+            with autocast(self.method.device, self.context.autocast):
+                self._accumulate(self.method.train_step(step))
+            broadcast_buffers(self.method.networks.values(), self.context.ranks)
             done = step + 1
             row: HistoryRow = {}
             if done % self.context.log_every == 0 or done == iterations:
                 row.update(self._flush_losses())
-            if done % self.context.eval_every == 0 or done == iterations:
+            if self.method.validates_during_training and (done % self.context.eval_every == 0 or done == iterations):
                 row.update(self._validate())
             if row:
                 self.history.append({"step": float(done), **row})
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items()}, refresh=False)
-            if self.context.checkpoint_path and done % self.context.checkpoint_every == 0 and done < iterations:
+            if (self.context.checkpoint_path and self.context.ranks.is_main
+                    and done % self.context.checkpoint_every == 0 and done < iterations):
                 self._save_checkpoint(done)
         bar.close()
         self._restore_best()
-        if self.context.checkpoint_path:
+        if self.context.checkpoint_path and self.context.ranks.is_main:
             self.context.checkpoint_path.unlink(missing_ok=True)
         return self.history
 
@@ -207,7 +250,8 @@ class TrainingLoop:
         self.steps_since_log += 1
 
     def _flush_losses(self) -> HistoryRow:
-        means = {name: float(total) / self.steps_since_log for name, total in self.loss_sums.items()}
+        means = {name: mean_over_ranks(float(total) / self.steps_since_log, self.context.ranks)
+                 for name, total in self.loss_sums.items()}
         self.loss_sums, self.steps_since_log = {}, 0
         return means
 
@@ -266,11 +310,14 @@ class TrainingLoop:
         return int(state["step"])
 
 
-def run_fingerprint(method_name: str, method_config: Any, train_config: TrainConfig, data: TrainData, seed: int) -> str:
+def run_fingerprint(method_name: str, method_config: Any, train_config: TrainConfig, data: TrainData, seed: int,
+                    world_size: int = 1) -> str:
     """Identifies a training run, so a checkpoint is only resumed by the run that wrote it."""
     digest = hashlib.blake2b(digest_size=16)
     settings = {"method": method_name, "config": repr(method_config), "seed": seed,
                 "selection": train_config.selection_metric, "eval_every": train_config.eval_every}
+    if world_size > 1:  # a data-parallel run's batches differ from a one-process run's
+        settings["world_size"] = world_size
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for array in (data.labelled_x, data.labelled_y, data.unlabelled_x, data.val_x, data.val_y):
         digest.update(np.ascontiguousarray(array).tobytes())

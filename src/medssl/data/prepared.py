@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from medssl.data.images import LabelledImages, RawDataset
-from medssl.data.split import Split, SplitConfig
+from medssl.data.split import Split, SplitConfig, split_task
 from medssl.errors import DataError
 from medssl.io import read_json, read_npz, write_json, write_npz
 
@@ -23,6 +24,9 @@ LABELLED_FILE = "labelled.npz"
 UNLABELLED_FILE = "unlabelled.npz"
 VAL_FILE = "val.npz"
 TEST_FILE = "test.npz"
+# Open-set experiments: the unknown classes' images, read by evaluation only (empty otherwise).
+VAL_UNKNOWN_FILE = "val_unknown.npz"
+TEST_UNKNOWN_FILE = "test_unknown.npz"
 INFO_FILE = "dataset_info.json"
 HIDDEN_LABELS_FILE = "unlabelled_labels.npz"
 
@@ -37,6 +41,8 @@ class DatasetInfo:
     labels_per_class: int
     split_seed: int
     counts: dict[str, int]
+    known_classes: tuple[int, ...] = ()  # dataset indices of label_names, when the split keeps a subset
+    unknown_names: tuple[str, ...] = ()  # the classes held out of training entirely (open-set evaluation)
 
     @property
     def num_classes(self) -> int:
@@ -67,6 +73,9 @@ class TrainData:
     val_y: np.ndarray
     info: DatasetInfo
     pseudo_labels: PseudoLabels | None = None  # given to methods that use the cluster stage
+    # The features stage's trained ResNet-20 (a torch module, frozen), given to methods that use a fixed
+    # feature or loss network; it saw only the labelled images.
+    feature_network: Any = None
 
     @property
     def num_classes(self) -> int:
@@ -74,11 +83,17 @@ class TrainData:
 
 
 def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir: Path, hidden_dir: Path) -> DatasetInfo:
+    original_names = raw.label_names
+    kept_names = tuple(original_names[k] for k in config.known_classes) or original_names
     info = DatasetInfo(
-        name=raw.name, task=raw.task, label_names=raw.label_names, channels=raw.channels,
+        name=raw.name, task=split_task(len(kept_names)) if config.known_classes else raw.task,
+        label_names=kept_names, channels=raw.channels,
         image_size=raw.image_size, labels_per_class=config.labels_per_class, split_seed=config.seed,
         counts={"labelled": len(split.labelled), "unlabelled": len(split.unlabelled_images),
-                "val": len(split.val), "test": len(split.test)},
+                "val": len(split.val), "test": len(split.test),
+                "val_unknown": len(split.val_unknown or ()), "test_unknown": len(split.test_unknown or ())},
+        known_classes=tuple(config.known_classes),
+        unknown_names=tuple(original_names[k] for k in config.unknown_classes),
     )
     write_npz(prepared_dir / LABELLED_FILE, images=split.labelled.images, labels=split.labelled.labels,
               source_index=split.labelled_source_index)
@@ -86,6 +101,9 @@ def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir
               source_index=split.unlabelled_source_index)
     write_npz(prepared_dir / VAL_FILE, images=split.val.images, labels=split.val.labels)
     write_npz(prepared_dir / TEST_FILE, images=split.test.images, labels=split.test.labels)
+    for file_name, images in ((VAL_UNKNOWN_FILE, split.val_unknown), (TEST_UNKNOWN_FILE, split.test_unknown)):
+        images = images or LabelledImages(split.test.images[:0], split.test.labels[:0])
+        write_npz(prepared_dir / file_name, images=images.images, labels=images.labels)
     write_json(prepared_dir / INFO_FILE, dataclasses.asdict(info))
     write_npz(hidden_dir / HIDDEN_LABELS_FILE, labels=split.unlabelled_hidden_labels,
               source_index=split.unlabelled_source_index)
@@ -94,7 +112,9 @@ def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir
 
 def load_dataset_info(prepared_dir: Path) -> DatasetInfo:
     values = read_json(_existing(prepared_dir / INFO_FILE))
-    values["label_names"] = tuple(values["label_names"])
+    for key in ("label_names", "known_classes", "unknown_names"):
+        if key in values:
+            values[key] = tuple(values[key])
     return DatasetInfo(**values)
 
 
@@ -120,6 +140,20 @@ def load_pseudo_labels(path: Path) -> PseudoLabels:
 def load_labelled_set(path: Path) -> LabelledImages:
     arrays = read_npz(_existing(path))
     return LabelledImages(arrays["images"], arrays["labels"])
+
+
+def load_unknown_sets(prepared_dir: Path) -> tuple[LabelledImages, LabelledImages]:
+    """(test, val) images of the classes held out of training (open-set experiments); empty sets when
+    the split has none, or was written before open-set splits existed."""
+    sets = []
+    for file_name, fallback in ((TEST_UNKNOWN_FILE, TEST_FILE), (VAL_UNKNOWN_FILE, VAL_FILE)):
+        path = prepared_dir / file_name
+        if path.is_file():
+            sets.append(load_labelled_set(path))
+        else:
+            arrays = read_npz(_existing(prepared_dir / fallback))
+            sets.append(LabelledImages(arrays["images"][:0], arrays["labels"][:0]))
+    return sets[0], sets[1]
 
 
 def load_hidden_unlabelled_labels(hidden_dir: Path) -> np.ndarray:

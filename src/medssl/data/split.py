@@ -6,10 +6,12 @@ Labelled indices are drawn once per (budget, seed) and saved; nothing re-samples
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from medssl.data.catalog import BINARY, MULTI_CLASS
 from medssl.data.images import LabelledImages, RawDataset
 from medssl.errors import SplitError
 
@@ -21,6 +23,11 @@ UNKNOWN_LABEL = -1
 class SplitConfig:
     labels_per_class: int = 10
     seed: int = 0
+    # Open-set experiments (MCGAN): only these classes (dataset indices) are trained on, relabelled
+    # 0..K-1 in this order; empty means every class. The unknown classes appear only in the separate
+    # val_unknown / test_unknown files, for evaluation; their training images are dropped entirely.
+    known_classes: tuple[int, ...] = ()
+    unknown_classes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,9 @@ class Split:
     unlabelled_hidden_labels: np.ndarray  # evaluation only; UNKNOWN_LABEL where no label exists
     val: LabelledImages
     test: LabelledImages
+    # Images of the unknown classes (labels: their dataset indices); empty unless unknown_classes is set.
+    val_unknown: LabelledImages | None = None
+    test_unknown: LabelledImages | None = None
 
 
 def labelled_indices(labels: np.ndarray, label_names: tuple[str, ...], labels_per_class: int,
@@ -52,7 +62,44 @@ def labelled_indices(labels: np.ndarray, label_names: tuple[str, ...], labels_pe
     return np.sort(np.concatenate(chosen))
 
 
+def _select(images: LabelledImages, classes: tuple[int, ...], relabel: bool) -> LabelledImages:
+    rows = np.isin(images.labels, classes)
+    labels = images.labels[rows]
+    if relabel:
+        new_label = np.full(int(images.labels.max(initial=0)) + 1 if len(images.labels) else 1, -1, dtype=np.int64)
+        new_label[list(classes)] = np.arange(len(classes))
+        labels = new_label[labels]
+    return LabelledImages(images.images[rows], labels.astype(np.int64))
+
+
+def split_task(num_classes: int) -> str:
+    return BINARY if num_classes == 2 else MULTI_CLASS
+
+
+def restrict_to_known_classes(raw: RawDataset, config: SplitConfig) -> tuple[RawDataset, LabelledImages, LabelledImages]:
+    """The dataset reduced to the known classes (relabelled 0..K-1), and the unknown classes' val and
+    test images. Without known_classes: the dataset unchanged and no unknown images."""
+    if not config.known_classes:
+        if config.unknown_classes:
+            raise SplitError("split.unknown_classes needs split.known_classes as well")
+        empty = LabelledImages(raw.val.images[:0], raw.val.labels[:0])
+        return raw, empty, empty
+    known, unknown = tuple(config.known_classes), tuple(config.unknown_classes)
+    everything = set(range(len(raw.label_names)))
+    if not set(known) | set(unknown) <= everything or len(set(known)) != len(known) or set(known) & set(unknown):
+        raise SplitError(f"split.known_classes {list(known)} and unknown_classes {list(unknown)} must be distinct "
+                         f"class indices of {raw.name} (0..{len(raw.label_names) - 1}: {', '.join(raw.label_names)})")
+    if len(known) < 2:
+        raise SplitError("split.known_classes needs at least two classes")
+    reduced = dataclasses.replace(
+        raw, label_names=tuple(raw.label_names[k] for k in known), train=_select(raw.train, known, True),
+        val=_select(raw.val, known, True), test=_select(raw.test, known, True),
+        task=split_task(len(known)))
+    return reduced, _select(raw.val, unknown, False), _select(raw.test, unknown, False)
+
+
 def make_split(raw: RawDataset, config: SplitConfig) -> Split:
+    raw, val_unknown, test_unknown = restrict_to_known_classes(raw, config)
     train = raw.train
     labelled_rows = labelled_indices(train.labels, raw.label_names, config.labels_per_class, config.seed)
     unlabelled_rows = np.setdiff1d(np.arange(len(train)), labelled_rows)
@@ -66,4 +113,6 @@ def make_split(raw: RawDataset, config: SplitConfig) -> Split:
             [train.labels[unlabelled_rows], np.full(len(extra_rows), UNKNOWN_LABEL, dtype=np.int64)]),
         val=raw.val,
         test=raw.test,
+        val_unknown=val_unknown,
+        test_unknown=test_unknown,
     )

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from medssl.data.prepared import DatasetInfo, TrainData
+from medssl.distributed import Ranks
 
 # One row of a training history: "step" plus named values (losses, validation scores).
 HistoryRow = dict[str, float]
@@ -30,6 +31,8 @@ class RunContext:
     checkpoint_path: Path | None = None  # resumable state; None disables checkpoints
     progress_label: str = ""
     channels_last: bool = False  # convolution weights in NHWC memory layout (see TrainConfig)
+    ranks: Ranks = Ranks()  # this process's place under torchrun; one rank otherwise
+    autocast: str = "none"  # "bf16": forward passes of training steps in bfloat16 autocast
 
 
 class Method(ABC):
@@ -39,10 +42,15 @@ class Method(ABC):
     config_class: ClassVar[type]
     # True for methods that read the cluster stage's pseudo-labels (TrainData.pseudo_labels).
     uses_pseudo_labels: ClassVar[bool] = False
+    # True for methods that read the features stage's ResNet-20 (TrainData.feature_network).
+    uses_feature_network: ClassVar[bool] = False
 
     def __init__(self, config: Any, info: DatasetInfo) -> None:
         self.config = config
         self.info = info
+        # Numbers a method measures while training (e.g. its generator's Fréchet distance): written to
+        # the training manifest per seed and summarised, mean ± std, by the evaluate stage.
+        self.training_metrics: dict[str, float] = {}
 
     @abstractmethod
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
@@ -62,3 +70,9 @@ class Method(ABC):
 
     def write_figures(self, directory: Path, seed: int) -> None:
         """Method-specific figures after training (e.g. a GAN's sample grid); none by default."""
+
+    def evaluation_extras(self, test: Any, val: Any, test_unknown: Any, val_unknown: Any, plots_dir: Path,
+                          seed: int) -> dict[str, float]:
+        """Method-specific test metrics beyond the standard ones (e.g. MCGAN's open-set steps) and their
+        figures, for one seed; the evaluate stage summarises them over seeds. None by default."""
+        return {}

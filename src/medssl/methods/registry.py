@@ -20,7 +20,8 @@ _METHODS: dict[str, type[Method]] = {}
 # which imports ``medssl.methods.base``, so importing them from ``medssl/methods/__init__`` is circular.
 # The list is explicit so that a broken method fails loudly instead of silently leaving the registry.
 BUILTIN_MODULES = ("medssl.methods.supervised", "medssl.methods.pca_svm", "medssl.methods.ssgan",
-                   "medssl.methods.ssldec")
+                   "medssl.methods.ssldec", "medssl.methods.cgan_aug", "medssl.methods.ucgan",
+                   "medssl.methods.anogan")
 
 
 def _load_builtin_methods() -> None:

@@ -93,8 +93,7 @@ class SSGAN(TorchMethod):
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
         samplers = super().build_samplers(data, seed)
         labels, weights = self.unlabelled_targets(data)
-        samplers["unlabelled"] = EpochSampler(data.unlabelled_x, labels, self.config.batch_size, seed + 1,
-                                              self.device, weights=weights)
+        samplers["unlabelled"] = self.sampler(data.unlabelled_x, labels, seed + 1, weights)
         return samplers
 
     def initialise_from_data(self, data: TrainData) -> None:
@@ -106,7 +105,9 @@ class SSGAN(TorchMethod):
         return None, None
 
     def noise(self, count: int) -> torch.Tensor:
-        return torch.randn(count, self.config.latent_dim, device=self.device)
+        """``count`` latent vectors: this rank's share of one draw of the global batch's."""
+        global_noise = torch.randn(count * self.ranks.world_size, self.config.latent_dim, device=self.device)
+        return self.this_ranks_share(global_noise)
 
     def discriminator_terms(self, labelled: Batch, labelled_logits: torch.Tensor, unlabelled: Batch,
                             unlabelled_logits: torch.Tensor, generated_logits: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -125,7 +126,7 @@ class SSGAN(TorchMethod):
             [len(labelled.images), len(unlabelled.images), len(generated)])
         terms = self.discriminator_terms(labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits)
         d_loss = terms["l_label"] + self.config.alpha * terms["l_unlabel"] + self.config.beta * terms["l_gen"]
-        self._update("discriminator", d_loss)
+        self.optimizer_step("discriminator", d_loss)
         for generator_step in range(self.config.generator_steps):
             if generator_step:
                 generated = generator(self.noise(len(unlabelled.images)))
@@ -138,14 +139,8 @@ class SSGAN(TorchMethod):
         features = discriminator.features(torch.cat([real_images, generated]))
         real_features, generated_features = features.split([len(real_images), len(generated)])
         g_loss = feature_matching_loss(real_features.detach(), generated_features)
-        self._update("generator", g_loss)
+        self.optimizer_step("generator", g_loss)
         return g_loss
-
-    def _update(self, name: str, loss: torch.Tensor) -> None:
-        optimizer = self.optimizers[name]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
     @torch.no_grad()
     def write_figures(self, directory: Path, seed: int) -> None:

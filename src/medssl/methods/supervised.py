@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from medssl.methods.registry import register
 from medssl.models.cnn import PlabCNN
 from medssl.models.resnet import small_image_resnet18
-from medssl.training import TorchMethod
+from medssl.training import LabelledCrossEntropyMethod
 
 
 @dataclass(frozen=True)
@@ -33,20 +32,11 @@ class SupervisedCNNConfig(SupervisedConfig):
     dropout: float = 0.5
 
 
-class SupervisedClassifier(TorchMethod):
+class SupervisedClassifier(LabelledCrossEntropyMethod):
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         optimizer = torch.optim.Adam(self.classifier().parameters(), lr=self.config.learning_rate,
                                      betas=(self.config.adam_beta1, 0.999), weight_decay=self.config.weight_decay)
         return {self.classifier_name: optimizer}
-
-    def train_step(self, step: int) -> dict[str, torch.Tensor]:
-        batch = self.samplers["labelled"].next()
-        loss = F.cross_entropy(self.classifier()(batch.images), batch.labels)
-        optimizer = self.optimizers[self.classifier_name]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        return {"loss": loss.detach()}
 
 
 @register("supervised_cnn")

@@ -57,5 +57,14 @@ class ResNet20(nn.Module):
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(images)).mean(dim=(2, 3))
 
+    def stage_activations(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The output of each of the three stages (16, 32, 64 channels): a loss network's layers."""
+        outputs, activation = [], self.stem(images)
+        for index, block in enumerate(self.blocks):
+            activation = block(activation)
+            if (index + 1) % BLOCKS_PER_STAGE == 0:
+                outputs.append(activation)
+        return outputs
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.features(images)
