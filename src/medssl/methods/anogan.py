@@ -46,12 +46,12 @@ CALIBRATION_FILE = "calibration.json"
 
 @dataclass(frozen=True)
 class AnoGANConfig:
-    iterations: int = 3000
+    iterations: int = 2000
     batch_size: int = 64
     learning_rate: float = 2e-4  # DCGAN's Adam settings
     adam_beta1: float = 0.5
     latent_dim: int = 100
-    score_steps: int = 100  # z-search steps per image (Schlegl et al. use 500)
+    score_steps: int = 60  # z-search steps per image (Schlegl et al. use 500)
     score_learning_rate: float = 0.05
     score_weight: float = 0.2  # lambda of eqs. 2 and 5, the paper's
     score_batch_size: int = 512  # images searched at once
