@@ -1,4 +1,5 @@
 """split stage: labels_per_class labelled images per class, the rest of train unlabelled, official val/test.
+For a fundus (patch) dataset: images split by disease, cut into patch sets (medssl.data.patches).
 
 The unlabelled pool's true labels go to --hidden, a folder only evaluation reads.
 """
@@ -10,7 +11,9 @@ from pathlib import Path
 
 from medssl.cli import load_section, run_stage
 from medssl.data.prepared import write_split
-from medssl.data.sources import DataConfig, load_raw
+from medssl.data.catalog import FUNDUS
+from medssl.data.patches import write_patch_split
+from medssl.data.sources import DataConfig, load_fundus_raw, load_raw
 from medssl.data.split import SplitConfig, make_split
 
 
@@ -23,8 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     data_config = load_section(args.params, "data", DataConfig)
     split_config = load_section(args.params, "split", SplitConfig)
-    raw = load_raw(data_config, args.raw)
-    info = write_split(make_split(raw, split_config), raw, split_config, args.prepared, args.hidden)
+    if data_config.name == FUNDUS:
+        info = write_patch_split(load_fundus_raw(args.raw), data_config, split_config, args.prepared, args.hidden)
+    else:
+        raw = load_raw(data_config, args.raw)
+        info = write_split(make_split(raw, split_config), raw, split_config, args.prepared, args.hidden)
     print(f"{info.name}: " + ", ".join(f"{count} {part}" for part, count in info.counts.items()))
 
 

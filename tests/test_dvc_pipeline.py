@@ -32,11 +32,20 @@ def _medssl_imports(path: Path) -> set[str]:
     return names
 
 
+def _imports_including_registry(path: Path) -> set[str]:
+    """Static imports, plus the method modules the registry imports by name on first lookup."""
+    names = _medssl_imports(path)
+    if path == SOURCE_ROOT / "medssl" / "methods" / "registry.py":
+        from medssl.methods.registry import BUILTIN_MODULES
+        names.update(BUILTIN_MODULES)
+    return names
+
+
 def code_files_run_by(script: Path) -> set[Path]:
     """The stage script and every medssl module it imports, transitively (package __init__s included)."""
     seen, pending = {script}, [script]
     while pending:
-        for module in _medssl_imports(pending.pop()):
+        for module in _imports_including_registry(pending.pop()):
             parts = module.split(".")
             for depth in range(1, len(parts) + 1):
                 found = _module_file(".".join(parts[:depth]))

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from medssl.data.catalog import SYNTHETIC
+from medssl.data.sources import DataConfig, acquire, load_raw
+from medssl.data.synthetic import SyntheticConfig
 from medssl.methods import available_methods, create_method
 from conftest import cpu_run, train_data_from
 
@@ -22,9 +25,28 @@ TINY = {
     "cgan_aug": {"gan_iterations": 4, "classifier_iterations": 4, "batch_size": 8, "generated_per_class": 5},
     "ucgan": {"iterations": 6, "batch_size": 4},
     "anogan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
+    "patch_ssgan": {"iterations": 4, "batch_size": 8, "width": 0.1},
+    "patch_convnet": {"iterations": 4, "batch_size": 8, "width": 0.1, "class_weighting": "balanced"},
+    "patch_resnet34": {"iterations": 2, "batch_size": 4},
     "mcgan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
     "ssldec": {"pretrain_epochs": 2, "max_rounds": 2, "batch_size": 16, "width": 0.125, "max_relabel_epochs": 2},
 }
+
+
+# Methods whose networks need larger images than the shared 16 px synthetic set (conv-large: 32 px patches).
+IMAGE_SIZE = {"patch_ssgan": 32, "patch_convnet": 32}
+
+
+@pytest.fixture
+def method_data(request, synthetic_train_data, tmp_path: Path):
+    """The shared synthetic data, or the same task drawn at the size a method's networks need."""
+    size = IMAGE_SIZE.get(request.node.callspec.params["name"])
+    if size is None:
+        return synthetic_train_data
+    config = DataConfig(name=SYNTHETIC, image_size=size,
+                        synthetic=SyntheticConfig(num_classes=3, train_per_class=30, val_per_class=8, test_per_class=8))
+    acquire(config, tmp_path / "raw_large")
+    return train_data_from(load_raw(config, tmp_path / "raw_large"))
 
 
 def test_every_registered_method_has_a_tiny_config():
@@ -32,7 +54,8 @@ def test_every_registered_method_has_a_tiny_config():
 
 
 @pytest.mark.parametrize("name", available_methods())
-def test_method_fits_predicts_and_round_trips(name: str, synthetic_train_data, tmp_path: Path):
+def test_method_fits_predicts_and_round_trips(name: str, method_data, tmp_path: Path):
+    synthetic_train_data = method_data
     method = create_method(name, TINY[name], synthetic_train_data.info)
     history = method.fit(synthetic_train_data, cpu_run())
     assert history and all("step" in row for row in history)
@@ -46,7 +69,8 @@ def test_method_fits_predicts_and_round_trips(name: str, synthetic_train_data, t
 
 
 @pytest.mark.parametrize("name", available_methods())
-def test_same_seed_gives_the_same_model_on_cpu(name: str, synthetic_train_data):
+def test_same_seed_gives_the_same_model_on_cpu(name: str, method_data):
+    synthetic_train_data = method_data
     outputs = []
     for _ in range(2):
         method = create_method(name, TINY[name], synthetic_train_data.info)

@@ -28,8 +28,10 @@ from medssl.data.prepared import (
     load_labelled_set,
     load_pseudo_labels,
     load_train_data,
+    load_patch_images,
     load_unknown_sets,
 )
+from medssl.patch_evaluation import patch_image_evaluation
 from medssl.device import configure_backends, configure_threads, pick_device
 from medssl.distributed import Ranks, barrier, device_for_rank
 from medssl.distributed import initialise as initialise_ranks
@@ -152,14 +154,20 @@ def evaluate_method(name: str, models_dir: Path, prepared_dir: Path, metrics_pat
     test = load_labelled_set(prepared_dir / TEST_FILE)
     val = load_labelled_set(prepared_dir / VAL_FILE)
     test_unknown, val_unknown = load_unknown_sets(prepared_dir)
+    patch_images = load_patch_images(prepared_dir) if info.patch_grid else None
     per_seed, test_probabilities = {}, {}
     for seed in manifest["seeds"]:
         method = create_method(name, manifest["config"], info)
         method.load(seed_directory(models_dir, seed), pick_device(device))
         test_probabilities[seed] = method.predict_proba(test.images)
+        val_probabilities = method.predict_proba(val.images)
         per_seed[seed] = {"test": classification_metrics(test.labels, test_probabilities[seed]),
-                          "val": classification_metrics(val.labels, method.predict_proba(val.images)),
+                          "val": classification_metrics(val.labels, val_probabilities),
                           "extras": method.evaluation_extras(test, val, test_unknown, val_unknown, plots_dir, seed)}
+        if patch_images:  # a patch dataset: image-level scores, localisation and heatmaps, for every method
+            per_seed[seed]["extras"].update(patch_image_evaluation(
+                test_probabilities[seed], val_probabilities, patch_images["test"], patch_images["val"], plots_dir,
+                f"{name}, {info.labels_per_class} labelled images per class, seed {seed}", seed))
     metrics = _summarise(name, info, manifest, per_seed)
     write_json(metrics_path, metrics)
     _write_evaluation_plots(name, info, test.labels, test_probabilities, per_seed, plots_dir)

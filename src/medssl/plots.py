@@ -223,3 +223,26 @@ def image_rows_figure(rows: Sequence[tuple[str, np.ndarray]], path: Path, title:
         row_axes[0].text(-0.15, 0.5, label, transform=row_axes[0].transAxes, ha="right", va="center", fontsize=7)
     figure.suptitle(title, fontsize=9)
     save_figure(figure, path)
+
+
+def heatmap_figure(examples: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path, title: str,
+                   columns: int = 4) -> None:
+    """(caption, image (3, S, S) uint8, heatmap (R, R) in [0, 1], lesion mask (R, R)) per panel: the image
+    with the heatmap over it and the lesion mask's outline (the patch paper's Figure 2)."""
+    if not examples:
+        return
+    rows = int(np.ceil(len(examples) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, (caption, image, heatmap, mask) in zip(axes.ravel(), examples, strict=False):
+        size = image.shape[-1]
+        extent = (0, size, size, 0)
+        axis.imshow(image.transpose(1, 2, 0), extent=extent)
+        axis.imshow(heatmap, cmap="jet", alpha=0.4, vmin=0, vmax=1, extent=extent)
+        if mask.any():
+            axis.contour(mask.astype(float), levels=[0.5], colors="white", linewidths=0.6, extent=(0, size, 0, size),
+                         origin="upper")
+        axis.set_title(caption, fontsize=7)
+    figure.suptitle(title, fontsize=9)
+    save_figure(figure, path)

@@ -16,6 +16,7 @@ MEDMNIST_NPZ = "medmnist_npz"
 IDX = "idx"
 IMAGE_FOLDER = "image_folder"
 SYNTHETIC = "synthetic"
+FUNDUS = "idrid"  # fundus photographs + lesion maps from a folder (data/fundus.py); not downloadable
 
 BINARY = "binary-class"
 MULTI_CLASS = "multi-class"
@@ -168,7 +169,7 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 # Sources that are not downloaded: their images come from the user's disk or are generated.
-LOCAL_SOURCES = (IMAGE_FOLDER, SYNTHETIC)
+LOCAL_SOURCES = (IMAGE_FOLDER, SYNTHETIC, FUNDUS)
 
 
 def known_dataset_names() -> tuple[str, ...]:

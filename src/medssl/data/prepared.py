@@ -27,6 +27,9 @@ TEST_FILE = "test.npz"
 # Open-set experiments: the unknown classes' images, read by evaluation only (empty otherwise).
 VAL_UNKNOWN_FILE = "val_unknown.npz"
 TEST_UNKNOWN_FILE = "test_unknown.npz"
+# Patch datasets: the whole val / test images, their lesion masks and every patch's image and place.
+VAL_PATCHES_FILE = "val_patches.npz"
+TEST_PATCHES_FILE = "test_patches.npz"
 INFO_FILE = "dataset_info.json"
 HIDDEN_LABELS_FILE = "unlabelled_labels.npz"
 
@@ -41,6 +44,7 @@ class DatasetInfo:
     labels_per_class: int
     split_seed: int
     counts: dict[str, int]
+    patch_grid: int = 0  # > 0: the images are patches of larger images, grid x grid per image
     known_classes: tuple[int, ...] = ()  # dataset indices of label_names, when the split keeps a subset
     unknown_names: tuple[str, ...] = ()  # the classes held out of training entirely (open-set evaluation)
 
@@ -82,7 +86,10 @@ class TrainData:
         return self.info.num_classes
 
 
-def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir: Path, hidden_dir: Path) -> DatasetInfo:
+def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir: Path, hidden_dir: Path,
+                patch_images: dict[str, dict[str, np.ndarray]] | None = None) -> DatasetInfo:
+    """Write what training may see, the evaluation sets and the hidden labels. ``patch_images`` (val and
+    test: whole images, masks, each patch's place) is given for patch datasets."""
     original_names = raw.label_names
     kept_names = tuple(original_names[k] for k in config.known_classes) or original_names
     info = DatasetInfo(
@@ -92,6 +99,7 @@ def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir
         counts={"labelled": len(split.labelled), "unlabelled": len(split.unlabelled_images),
                 "val": len(split.val), "test": len(split.test),
                 "val_unknown": len(split.val_unknown or ()), "test_unknown": len(split.test_unknown or ())},
+        patch_grid=int(patch_images["test"]["grid"]) if patch_images else 0,
         known_classes=tuple(config.known_classes),
         unknown_names=tuple(original_names[k] for k in config.unknown_classes),
     )
@@ -104,6 +112,8 @@ def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir
     for file_name, images in ((VAL_UNKNOWN_FILE, split.val_unknown), (TEST_UNKNOWN_FILE, split.test_unknown)):
         images = images or LabelledImages(split.test.images[:0], split.test.labels[:0])
         write_npz(prepared_dir / file_name, images=images.images, labels=images.labels)
+    for name, file_name in (("val", VAL_PATCHES_FILE), ("test", TEST_PATCHES_FILE)):
+        write_npz(prepared_dir / file_name, **(patch_images[name] if patch_images else {"grid": np.array(0)}))
     write_json(prepared_dir / INFO_FILE, dataclasses.asdict(info))
     write_npz(hidden_dir / HIDDEN_LABELS_FILE, labels=split.unlabelled_hidden_labels,
               source_index=split.unlabelled_source_index)
@@ -154,6 +164,12 @@ def load_unknown_sets(prepared_dir: Path) -> tuple[LabelledImages, LabelledImage
             arrays = read_npz(_existing(prepared_dir / fallback))
             sets.append(LabelledImages(arrays["images"][:0], arrays["labels"][:0]))
     return sets[0], sets[1]
+
+
+def load_patch_images(prepared_dir: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Patch datasets: val and test whole images, masks, disease labels and each patch's place."""
+    return {name: read_npz(_existing(prepared_dir / file_name))
+            for name, file_name in (("val", VAL_PATCHES_FILE), ("test", TEST_PATCHES_FILE))}
 
 
 def load_hidden_unlabelled_labels(hidden_dir: Path) -> np.ndarray:

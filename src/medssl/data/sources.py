@@ -17,6 +17,7 @@ import numpy as np
 from medssl.data import catalog
 from medssl.data.catalog import DatasetSpec
 from medssl.data.download import fetch_all, mirror_folders
+from medssl.data.fundus import FundusConfig, read_fundus_folder
 from medssl.data.image_folder import ImageFolderConfig, read_image_folder
 from medssl.data.images import LabelledImages, RawDataset, to_nchw
 from medssl.data.synthetic import SyntheticConfig, make_synthetic_arrays
@@ -32,6 +33,7 @@ class DataConfig:
     mirror: str = ""
     image_folder: ImageFolderConfig = field(default_factory=ImageFolderConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    fundus: FundusConfig = field(default_factory=FundusConfig)
 
 
 def acquire(config: DataConfig, raw_dir: Path) -> list[Path]:
@@ -39,6 +41,10 @@ def acquire(config: DataConfig, raw_dir: Path) -> list[Path]:
     if config.name == catalog.SYNTHETIC:
         path = raw_dir / "synthetic.npz"
         write_npz(path, **make_synthetic_arrays(config.synthetic, config.image_size))
+        return [path]
+    if config.name == catalog.FUNDUS:
+        path = raw_dir / "idrid.npz"
+        write_npz(path, **read_fundus_folder(config.fundus, mirror_folders(config.mirror)))
         return [path]
     if config.name == catalog.IMAGE_FOLDER:
         path = raw_dir / "image_folder.npz"
@@ -48,7 +54,14 @@ def acquire(config: DataConfig, raw_dir: Path) -> list[Path]:
     return fetch_all(remotes, raw_dir, mirror_folders(config.mirror))
 
 
+def load_fundus_raw(raw_dir: Path) -> dict[str, np.ndarray]:
+    """The fundus source's images, masks and disease labels (the split stage cuts them into patches)."""
+    return _read_npz(raw_dir / "idrid.npz")
+
+
 def load_raw(config: DataConfig, raw_dir: Path) -> RawDataset:
+    if config.name == catalog.FUNDUS:
+        raise DataError("idrid is a patch dataset: the split stage reads it with load_fundus_raw")
     if config.name in catalog.LOCAL_SOURCES:
         return _load_local_npz(config, raw_dir / f"{config.name}.npz")
     spec = catalog.dataset_spec(config.name)

@@ -21,7 +21,7 @@ _METHODS: dict[str, type[Method]] = {}
 # The list is explicit so that a broken method fails loudly instead of silently leaving the registry.
 BUILTIN_MODULES = ("medssl.methods.supervised", "medssl.methods.pca_svm", "medssl.methods.ssgan",
                    "medssl.methods.ssldec", "medssl.methods.cgan_aug", "medssl.methods.ucgan",
-                   "medssl.methods.anogan")
+                   "medssl.methods.anogan", "medssl.methods.patch_ssgan", "medssl.methods.patch_baselines")
 
 
 def _load_builtin_methods() -> None:

@@ -93,7 +93,10 @@ class SSGAN(TorchMethod):
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
         samplers = super().build_samplers(data, seed)
         labels, weights = self.unlabelled_targets(data)
-        samplers["unlabelled"] = self.sampler(data.unlabelled_x, labels, seed + 1, weights)
+        # With every training image labelled there is no pool: the labelled images are the real data
+        # of the unsupervised terms then, as in Salimans et al., whose unlabelled set is the whole train set.
+        pool = data.unlabelled_x if len(data.unlabelled_x) or labels is not None else data.labelled_x
+        samplers["unlabelled"] = self.sampler(pool, labels, seed + 1, weights)
         return samplers
 
     def initialise_from_data(self, data: TrainData) -> None:
@@ -103,6 +106,10 @@ class SSGAN(TorchMethod):
     def unlabelled_targets(self, data: TrainData) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(labels, weights) the unlabelled sampler carries: none for SSGAN."""
         return None, None
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """Augmentation of the real batches; none for Salimans et al.'s and PLAB-GAN's setting."""
+        return images
 
     def noise(self, count: int) -> torch.Tensor:
         """``count`` latent vectors: this rank's share of one draw of the global batch's."""
@@ -118,10 +125,11 @@ class SSGAN(TorchMethod):
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
         discriminator, generator = self.networks["discriminator"], self.networks["generator"]
         labelled, unlabelled = self.samplers["labelled"].next(), self.samplers["unlabelled"].next()
+        labelled_images, unlabelled_images = self.augment(labelled.images), self.augment(unlabelled.images)
         # One generated batch serves both updates: G does not change between them, so this is the
         # same distribution as sampling again, for one generator forward pass less.
         generated = generator(self.noise(len(unlabelled.images)))
-        logits = discriminator(torch.cat([labelled.images, unlabelled.images, generated.detach()]))
+        logits = discriminator(torch.cat([labelled_images, unlabelled_images, generated.detach()]))
         labelled_logits, unlabelled_logits, generated_logits = logits.split(
             [len(labelled.images), len(unlabelled.images), len(generated)])
         terms = self.discriminator_terms(labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits)
@@ -130,7 +138,7 @@ class SSGAN(TorchMethod):
         for generator_step in range(self.config.generator_steps):
             if generator_step:
                 generated = generator(self.noise(len(unlabelled.images)))
-            g_loss = self._feature_matching_step(discriminator, generated, unlabelled.images)
+            g_loss = self._feature_matching_step(discriminator, generated, unlabelled_images)
         self.networks["ema"].update_parameters(discriminator)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), **{k: v.detach() for k, v in terms.items()}}
 

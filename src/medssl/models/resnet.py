@@ -5,11 +5,18 @@ not shrunk to 7 px before the first residual stage. Trained from scratch (no Ima
 from __future__ import annotations
 
 from torch import nn
-from torchvision.models import resnet18
+from torchvision.models import resnet18, resnet34
+
+_BUILDERS = {18: resnet18, 34: resnet34}
 
 
-def small_image_resnet18(in_channels: int, num_classes: int) -> nn.Module:
-    network = resnet18(weights=None, num_classes=num_classes)
+def small_image_resnet(depth: int, in_channels: int, num_classes: int) -> nn.Module:
+    """ResNet-18 or -34 (the patch paper's baseline) with the small-image stem."""
+    network = _BUILDERS[depth](weights=None, num_classes=num_classes)
     network.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     network.maxpool = nn.Identity()
     return network
+
+
+def small_image_resnet18(in_channels: int, num_classes: int) -> nn.Module:
+    return small_image_resnet(18, in_channels, num_classes)
