@@ -5,7 +5,7 @@ layers of 10 ReLU units + a dense layer of 2 + the Student-t clustering layer. P
 all 1000 points after labelled-only training and after SSLDEC, mean ± std over the labelled draws,
 and saves the decision boundaries (the paper's Figure 4) of the worst and the best draw.
 
-    python benchmarks/two_moons.py --seeds 10 --out reports/two_moons
+    python benchmarks/two_moons.py --seeds 10 --out plots/two_moons
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10, help="labelled draws 0..N-1")
     parser.add_argument("--data-seed", type=int, default=0, help="random_state of make_moons")
-    parser.add_argument("--out", type=Path, default=Path("reports/two_moons"))
+    parser.add_argument("--out", type=Path, default=Path("plots/two_moons"))
     parser.add_argument("--spread", action="store_true",
                         help="draw one labelled point from each quarter of each moon (default: uniformly at random)")
     for field in dataclasses.fields(SSLDECConfig):

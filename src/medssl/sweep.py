@@ -11,7 +11,7 @@ it gets a row of its own, named by what differs (``plabgan [alpha=0.1, beta=0.9]
 pooled with the method's default. ``--vary methods.plabgan.alpha methods.plabgan.beta`` also writes a
 table and a figure of one method's variants at each budget (the PLAB-GAN paper's Figure 5).
 
-    dvc exp show --json > exps.json && medssl-sweep-table --input exps.json --out-dir reports/sweep
+    dvc exp show --json > exps.json && medssl-sweep-table --input exps.json --out-dir plots/sweep
     medssl-sweep-table            # runs `dvc exp show --json` itself
 """
 
@@ -275,7 +275,7 @@ def _read_exp_show(source: str | None) -> list[Mapping[str, Any]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", help="a saved `dvc exp show --json` (or - for stdin); default: run it")
-    parser.add_argument("--out-dir", type=Path, default=Path("reports/sweep"))
+    parser.add_argument("--out-dir", type=Path, default=Path("plots/sweep"))
     parser.add_argument("--metrics", nargs="+", default=["accuracy", "auc"], choices=sorted(METRIC_LABELS))
     parser.add_argument("--vary", nargs="+", default=[], metavar="methods.METHOD.KEY",
                         help="also tabulate one method's runs by these params (e.g. its alpha and beta)")
