@@ -132,8 +132,8 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     assert set(cells["supervised_cnn"]) == {3, 4, 5} and set(cells["pca_svm"]) == {3, 4, 5}
     assert all(cell["n"] == 2 for cell in cells["pca_svm"].values())
     _run([sys.executable, "-m", "medssl.sweep", "--out-dir", "plots/sweep"], repo, environment)
-    assert "| supervised_cnn |" in (repo / "reports" / "sweep" / "sweep.md").read_text()
-    assert (repo / "reports" / "sweep" / "pneumoniamnist_28px_accuracy.png").is_file()
+    assert "| supervised_cnn |" in (repo / "plots" / "sweep" / "sweep.md").read_text()
+    assert (repo / "plots" / "sweep" / "pneumoniamnist_28px_accuracy.png").is_file()
 
     # 3. Share through a DVC remote: push, lose every local copy, pull them back byte for byte.
     _run(["dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote")], repo, environment)
