@@ -101,7 +101,9 @@ class SSGAN(TorchMethod):
 
     def initialise_from_data(self, data: TrainData) -> None:
         images = torch.from_numpy(data.unlabelled_x[:WEIGHT_NORM_INIT_IMAGES]).to(self.device)
-        initialise_weight_norm_from_data(self.networks["discriminator"], images_to_float(images))
+        discriminator = self.networks["discriminator"]
+        initialise_weight_norm_from_data(discriminator, images_to_float(images),
+                                         with_noise=getattr(discriminator, "initialise_with_noise", False))
 
     def unlabelled_targets(self, data: TrainData) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(labels, weights) the unlabelled sampler carries: none for SSGAN."""

@@ -14,7 +14,13 @@ Salimans et al.'s MNIST networks (their train_mnist_feature_matching.py): D is 7
 hidden layer, on images in [0, 1]; G is 100-500-500-784 with softplus and batch norm, a weight-normalised
 output layer and a sigmoid. The pipeline's images live in [-1, 1], so D maps its input back to [0, 1]
 (the noise std keeps its meaning) and G ends in a tanh. Feature matching uses the last 250-unit layer
-before its noise, as their code does (``layers[-3]``).
+before its noise, as their code does (``layers[-3]``). Their weight-normalised dense layer (nn.DenseLayer)
+starts its direction from N(0, 0.1) and trains its scale only in the output layer (train_scale=False in the
+hidden ones), and their data-dependent initialisation runs with the noise on (deterministic=False). All
+three are kept: with the scales fixed at their noisy-init values the noise stays as large next to the
+activations as they intended. With trained scales and a noise-free init, validation accuracy on MNIST at
+10 labels per class peaked at 0.85-0.88 after 1,500-3,000 steps and then fell to 0.53-0.65; with their
+choices it rose steadily (0.93 at 3,000 steps, one seed).
 """
 
 from __future__ import annotations
@@ -64,8 +70,19 @@ class PlabGenerator(nn.Module):
         return self.upsample(projected)
 
 
+def _salimans_dense(width: int, units: int, train_scale: bool) -> nn.Module:
+    """A weight-normalised dense layer as their nn.DenseLayer: direction ~ N(0, 0.1), zero bias."""
+    layer = nn.Linear(width, units)
+    nn.init.normal_(layer.weight, 0.0, 0.1)
+    nn.init.zeros_(layer.bias)
+    layer = weight_norm(layer)
+    layer.parametrizations.weight.original0.requires_grad_(train_scale)
+    return layer
+
+
 class SalimansMLPDiscriminator(nn.Module):
     HIDDEN = (1000, 500, 250, 250, 250)
+    initialise_with_noise = True  # their init pass runs with the Gaussian noise on
 
     def __init__(self, in_channels: int, num_classes: int, image_size: int, input_noise: float = 0.3,
                  hidden_noise: float = 0.5) -> None:
@@ -75,11 +92,11 @@ class SalimansMLPDiscriminator(nn.Module):
         for index, hidden in enumerate(self.HIDDEN):
             if index:
                 layers.append(GaussianNoise(hidden_noise))
-            layers += [weight_norm(nn.Linear(width, hidden)), nn.ReLU()]
+            layers += [_salimans_dense(width, hidden, train_scale=False), nn.ReLU()]
             width = hidden
         self.trunk = nn.Sequential(*layers)
         self.feature_noise = GaussianNoise(hidden_noise)
-        self.head = weight_norm(nn.Linear(width, num_classes))
+        self.head = _salimans_dense(width, num_classes, train_scale=True)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """The last 250-unit layer, before its noise: where Salimans et al. match features."""

@@ -20,16 +20,20 @@ def _is_weight_normalised(module: nn.Module) -> bool:
 
 
 @torch.no_grad()
-def initialise_weight_norm_from_data(network: nn.Module, images: torch.Tensor, forward: str = "forward") -> int:
+def initialise_weight_norm_from_data(network: nn.Module, images: torch.Tensor, forward: str = "forward",
+                                     with_noise: bool = False) -> int:
     """Set g and b of every weight-normalised layer of ``network`` from ``images``; returns how many.
 
-    Runs in eval mode (no input noise or dropout), so it draws no random numbers and a seeded run
-    stays reproducible. ``forward`` names the method to call (``features`` initialises the trunk only).
+    By default runs in eval mode (no input noise or dropout), so it draws no random numbers.
+    ``with_noise`` runs it in training mode, as Salimans et al.'s MNIST code does, so every unit is
+    standardised with the noise included; it draws from the seeded global generator, so a seeded run
+    stays reproducible (meant for networks without batch norm, whose running statistics it would move).
+    ``forward`` names the method to call (``features`` initialises the trunk only).
     """
     handles = [module.register_forward_hook(_standardise_output)
                for module in network.modules() if _is_weight_normalised(module)]
     was_training = network.training
-    network.eval()
+    network.train(with_noise)
     try:
         getattr(network, forward)(images)
     finally:
