@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from medssl.errors import MedsslError
-from medssl.sweep import (method_runs, parse_varied_keys, reference_settings, sweep_cells, variant_cells,
-                          write_sweep)
+from medssl.sweep import (method_runs, parse_varied_keys, read_exp_shows, reference_settings, sweep_cells,
+                          variant_cells, write_sweep)
 
 DEFAULT_PLABGAN = {"alpha": 0.5, "beta": 0.5, "iterations": 30}
 SAMPLE_STD_OF_TWO = 0.1 * 2 ** 0.5  # std (ddof=1) of two values 0.2 apart
@@ -72,3 +72,18 @@ def test_write_sweep_with_varied_params_writes_tables_and_figures(tmp_path: Path
 def test_varied_keys_must_name_one_methods_params(keys):
     with pytest.raises(MedsslError, match="--vary"):
         parse_varied_keys(keys)
+
+
+def test_exp_show_files_from_two_commits_merge_into_one_table(tmp_path: Path):
+    workspace, baseline = _exp_show()
+    # An older commit's sweep, saved on another day, holds the same 50-label run again and a new budget.
+    older = {**_revision("old", 20, DEFAULT_PLABGAN, [0.3, 0.1]),
+             "experiments": [{"revs": [_revision("a1-again", 50, DEFAULT_PLABGAN, [0.9, 0.7])]}]}
+    current_file, older_file = tmp_path / "current.json", tmp_path / "older.json"
+    current_file.write_text(json.dumps([workspace, baseline]))
+    older_file.write_text(json.dumps([older]))
+    merged = read_exp_shows([str(current_file), str(older_file)])
+    cells = sweep_cells(method_runs(merged), "accuracy", reference_settings(merged))[("pneumoniamnist", 28)]
+    assert sorted(cells["plabgan"]) == [10, 20, 50, 100]
+    assert cells["plabgan"][20]["mean"] == pytest.approx(0.2)
+    assert cells["plabgan"][50]["n"] == 2  # the run both files hold counts once

@@ -272,16 +272,29 @@ def _read_exp_show(source: str | None) -> list[Mapping[str, Any]]:
     return json.loads(text)
 
 
+def read_exp_shows(sources: Sequence[str] | None) -> list[Mapping[str, Any]]:
+    """One ``dvc exp show --json`` list from several (sweeps run from other commits or machines).
+
+    The first source's workspace params are the reference for naming variants, so put the current
+    one first; a run present in several sources counts once (``method_runs`` de-duplicates).
+    """
+    merged: list[Mapping[str, Any]] = []
+    for source in sources or [None]:
+        merged.extend(_read_exp_show(source))
+    return merged
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--input", help="a saved `dvc exp show --json` (or - for stdin); default: run it")
+    parser.add_argument("--input", nargs="+", metavar="FILE",
+                        help="saved `dvc exp show --json` outputs (- for stdin), merged; default: run it")
     parser.add_argument("--out-dir", type=Path, default=Path("plots/sweep"))
     parser.add_argument("--metrics", nargs="+", default=["accuracy", "auc"], choices=sorted(METRIC_LABELS))
     parser.add_argument("--vary", nargs="+", default=[], metavar="methods.METHOD.KEY",
                         help="also tabulate one method's runs by these params (e.g. its alpha and beta)")
     args = parser.parse_args(argv)
     try:
-        exp_show = _read_exp_show(args.input)
+        exp_show = read_exp_shows(args.input)
         print(write_sweep(method_runs(exp_show), args.metrics, args.out_dir, reference_settings(exp_show), args.vary))
     except MedsslError as error:
         print(f"error: {error}", file=sys.stderr)
