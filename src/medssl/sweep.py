@@ -275,8 +275,9 @@ def _read_exp_show(source: str | None) -> list[Mapping[str, Any]]:
 def read_exp_shows(sources: Sequence[str] | None) -> list[Mapping[str, Any]]:
     """One ``dvc exp show --json`` list from several (sweeps run from other commits or machines).
 
-    The first source's workspace params are the reference for naming variants, so put the current
-    one first; a run present in several sources counts once (``method_runs`` de-duplicates).
+    List the newest first: its workspace params are the reference for naming variants, and
+    ``method_runs`` keeps the first run of each (dataset, budget, split seed, method, seeds, params),
+    so an older source's run of the same cell, even with other results, is dropped.
     """
     merged: list[Mapping[str, Any]] = []
     for source in sources or [None]:
