@@ -87,3 +87,36 @@ def test_exp_show_files_from_two_commits_merge_into_one_table(tmp_path: Path):
     assert sorted(cells["plabgan"]) == [10, 20, 50, 100]
     assert cells["plabgan"][20]["mean"] == pytest.approx(0.2)
     assert cells["plabgan"][50]["n"] == 2  # the run both files hold counts once
+
+
+def test_stdin_named_twice_is_refused_before_reading():
+    with pytest.raises(MedsslError, match=r"stdin \(-\) more than once"):
+        read_exp_shows(["-", "-"])
+
+
+def _open_set_revision(rev: str, known: list[int], unknown: list[int], method: str, gan_aucs: dict) -> dict:
+    extras = {key: {"mean": value, "std": 0.01} for key, value in gan_aucs.items()}
+    extras["unknown_auc"] = {"mean": 0.7, "std": 0.02}
+    metrics = {"dataset": "mnist", "image_size": 28, "labels_per_class": 5000, "split_seed": 0, "method": method,
+               "per_seed": {"0": {"test_accuracy": 0.9}, "1": {"test_accuracy": 0.8}}, "extras": extras}
+    params = {"split": {"labels_per_class": 5000, "known_classes": known, "unknown_classes": unknown},
+              "methods": {method: {"iterations": 5}}}
+    return {"rev": rev, "data": {"rev": rev, "params": {"params.yaml": {"data": params}},
+                                 "metrics": {f"metrics/methods/{method}.json": {"data": metrics}}}}
+
+
+def test_open_set_experiments_are_tables_of_their_own(tmp_path: Path):
+    # Two MNIST experiments with other known classes: never pooled, and each gets its Table 1/2 row.
+    first = _open_set_revision("e1", [8, 3], [9], "mcgan", {"auc_8_gan": 0.92, "auc_3_gan": 0.95})
+    second = _open_set_revision("e2", [9, 4], [8], "mcgan", {"auc_9_gan": 0.81, "auc_4_gan": 0.83})
+    exp_show = [{**first, "experiments": [{"revs": [second]}]}]
+    runs = method_runs(exp_show)
+    cells = sweep_cells(runs, "accuracy")
+    assert set(cells) == {("mnist (known 8, 3; unknown 9)", 28), ("mnist (known 9, 4; unknown 8)", 28)}
+    assert cells[("mnist (known 8, 3; unknown 9)", 28)]["mcgan"][5000]["n"] == 2
+    markdown = write_sweep(runs, ["accuracy"], tmp_path)
+    table = (tmp_path / "open_set.md").read_text()
+    assert ("| mnist (known 8, 3; unknown 9) | 5000 | mcgan | 0.920 ± 0.010 / 0.950 ± 0.010 | 0.700 ± 0.020 | – | – "
+            "| – | 2 |") in table
+    assert "| mnist (known 9, 4; unknown 8) | 5000 | mcgan | 0.810 ± 0.010 / 0.830 ± 0.010 |" in markdown
+    assert (tmp_path / "mnist_known_8_3_unknown_9_28px_accuracy.png").stat().st_size > 0

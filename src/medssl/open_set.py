@@ -35,7 +35,8 @@ def balanced_subset(images: LabelledImages, per_class: int, seed: int) -> Labell
     return LabelledImages(images.images[rows], images.labels[rows])
 
 
-def _slug(name: str) -> str:
+def metric_slug(name: str) -> str:
+    """A class name as it appears in metric keys: ``auc_<slug>_gan``."""
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
@@ -52,7 +53,7 @@ def open_set_evaluation(method: Any, test: LabelledImages, val: LabelledImages, 
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for k, name in enumerate(names):
         is_k = test.labels == k
-        metrics[f"auc_{_slug(name)}_gan"] = binary_auc(is_k, -test_scores[:, k])
+        metrics[f"auc_{metric_slug(name)}_gan"] = binary_auc(is_k, -test_scores[:, k])
         curves[f"{name}'s GAN: {name} vs rest"] = (is_k, -test_scores[:, k])
     metrics["selected_gan"] = float(method.calibration["selected_gan"])
     if len(test_unknown):

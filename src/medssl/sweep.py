@@ -11,6 +11,11 @@ it gets a row of its own, named by what differs (``plabgan [alpha=0.1, beta=0.9]
 pooled with the method's default. ``--vary methods.plabgan.alpha methods.plabgan.beta`` also writes a
 table and a figure of one method's variants at each budget (the PLAB-GAN paper's Figure 5).
 
+An open-set experiment (``split.known_classes`` set, as for MCGAN) is a dataset of its own in the
+tables, named by its known and unknown classes, and its methods' open-set metrics (each class's GAN
+AUC, the unknown-vs-known step and the three-way accuracy, the MCGAN paper's Tables 1 and 2) go to
+``open_set.md``.
+
     dvc exp show --json > exps.json && medssl-sweep-table --input exps.json --out-dir plots/sweep
     medssl-sweep-table            # runs `dvc exp show --json` itself
 """
@@ -19,11 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +37,9 @@ from typing import Any
 import numpy as np
 
 from medssl import plots
-from medssl.errors import MedsslError
+from medssl.data.catalog import dataset_spec
+from medssl.errors import MedsslError, UnknownDatasetError
+from medssl.open_set import metric_slug
 from medssl.io import write_text
 from medssl.metrics import mean_and_std
 from medssl.report import METRIC_LABELS, format_score
@@ -50,10 +58,17 @@ class MethodRun:
     method: str
     per_seed: dict[str, dict[str, float]]  # seed -> {"test_accuracy": ..., ...}
     settings: tuple[tuple[str, str], ...] = ()  # the experiment's methods.<method> params, flattened
+    open_set: str = ""  # "known 8, 3; unknown 9" for an open-set split, else ""
+    known_names: tuple[str, ...] = ()
+    extras: Mapping[str, Mapping[str, float]] = field(default_factory=dict, compare=False)  # metrics' "extras"
+
+    @property
+    def table_dataset(self) -> str:
+        return f"{self.dataset} ({self.open_set})" if self.open_set else self.dataset
 
     @property
     def identity(self) -> tuple[Any, ...]:
-        return (self.dataset, self.image_size, self.labels_per_class, self.split_seed, self.method,
+        return (self.dataset, self.open_set, self.image_size, self.labels_per_class, self.split_seed, self.method,
                 tuple(sorted(self.per_seed)), self.settings)
 
 
@@ -70,6 +85,32 @@ def _flatten(section: Mapping[str, Any], prefix: str = "") -> tuple[tuple[str, s
 def _method_settings(revision: Mapping[str, Any], method: str) -> tuple[tuple[str, str], ...]:
     params = (((revision.get("data") or {}).get("params") or {}).get("params.yaml") or {}).get("data") or {}
     return _flatten((params.get("methods") or {}).get(method) or {})
+
+
+def _split_params(revision: Mapping[str, Any]) -> Mapping[str, Any]:
+    params = (((revision.get("data") or {}).get("params") or {}).get("params.yaml") or {}).get("data") or {}
+    return params.get("split") or {}
+
+
+def _class_names(dataset: str, classes: Sequence[int]) -> tuple[str, ...]:
+    try:
+        names = dataset_spec(dataset).label_names
+    except UnknownDatasetError:  # a local source: its class names are not in the catalogue
+        return tuple(str(c) for c in classes)
+    return tuple(names[c] if 0 <= c < len(names) else str(c) for c in classes)
+
+
+def _open_set(revision: Mapping[str, Any], dataset: str) -> tuple[str, tuple[str, ...]]:
+    """("known 8, 3; unknown 9", ("8", "3")) for an open-set split, ("", ()) otherwise."""
+    split = _split_params(revision)
+    known, unknown = list(split.get("known_classes") or []), list(split.get("unknown_classes") or [])
+    if not known:
+        return "", ()
+    known_names = _class_names(dataset, known)
+    label = "known " + ", ".join(known_names)
+    if unknown:
+        label += "; unknown " + ", ".join(_class_names(dataset, unknown))
+    return label, known_names
 
 
 def _is_workspace(entry: Mapping[str, Any]) -> bool:
@@ -95,14 +136,18 @@ def method_runs(exp_show: Sequence[Mapping[str, Any]]) -> list[MethodRun]:
     for revision in _revisions(exp_show):
         for path, payload in ((revision.get("data") or {}).get("metrics") or {}).items():
             metrics = (payload or {}).get("data")
-            if metrics and path.startswith(METHOD_METRICS_PREFIX) and "per_seed" in metrics:
-                run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
-                                int(metrics["split_seed"]), metrics["method"], metrics["per_seed"],
-                                _method_settings(revision, metrics["method"]))
-            elif metrics and path == CLUSTER_METRICS and "image_size" in metrics:
-                run = MethodRun(metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
-                                int(metrics["split_seed"]), PSEUDO_LABEL_ROW,
-                                {"cluster": {"test_accuracy": metrics["pseudo_label_accuracy"]}})
+            if not metrics or "image_size" not in metrics:
+                continue
+            open_set, known_names = _open_set(revision, metrics["dataset"])
+            cell = (metrics["dataset"], int(metrics["image_size"]), int(metrics["labels_per_class"]),
+                    int(metrics["split_seed"]))
+            if path.startswith(METHOD_METRICS_PREFIX) and "per_seed" in metrics:
+                run = MethodRun(*cell, metrics["method"], metrics["per_seed"],
+                                _method_settings(revision, metrics["method"]), open_set, known_names,
+                                metrics.get("extras") or {})
+            elif path == CLUSTER_METRICS:
+                run = MethodRun(*cell, PSEUDO_LABEL_ROW, {"cluster": {"test_accuracy": metrics["pseudo_label_accuracy"]}},
+                                (), open_set, known_names)
             else:
                 continue
             runs.setdefault(run.identity, run)
@@ -146,7 +191,7 @@ def sweep_cells(runs: Sequence[MethodRun], metric: str,
         values = _test_values(run, metric)
         if values:
             row = variant_label(run, reference or {})
-            pooled[(run.dataset, run.image_size)][row][run.labels_per_class].extend(values)
+            pooled[(run.table_dataset, run.image_size)][row][run.labels_per_class].extend(values)
     return {
         dataset: {method: {budget: {**mean_and_std(values), "n": len(values)} for budget, values in budgets.items()}
                   for method, budgets in methods.items()}
@@ -194,7 +239,7 @@ def variant_cells(runs: Sequence[MethodRun], method: str, keys: Sequence[str], m
         if run.method != method or not all(key in settings for key in keys):
             continue
         varied = tuple(json.loads(settings[key]) for key in keys)
-        pooled[(run.dataset, run.image_size, run.labels_per_class)][varied].extend(_test_values(run, metric))
+        pooled[(run.table_dataset, run.image_size, run.labels_per_class)][varied].extend(_test_values(run, metric))
     # A budget at which only one combination ran has nothing to compare: it is left out.
     return {cell: {varied: {**mean_and_std(values), "n": len(values)} for varied, values in variants.items() if values}
             for cell, variants in pooled.items() if sum(1 for values in variants.values() if values) > 1}
@@ -248,7 +293,7 @@ def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path
             # Variants are drawn by --vary's figure; here they would only add lone points to the legend.
             curves = {method: [(float(b), cell["mean"], cell["std"]) for b, cell in per_budget.items()]
                       for method, per_budget in methods.items() if not is_variant_label(method)}
-            plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{dataset}_{size}px_{metric}.png",
+            plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{_slug(dataset)}_{size}px_{metric}.png",
                                        f"{dataset} ({size} px)")
     if varied_keys:
         method, keys = parse_varied_keys(varied_keys)
@@ -258,10 +303,48 @@ def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path
             series = {METRIC_LABELS[m]: [variant_cells(runs, method, keys, m)[(dataset, size, budget)][v]
                                          for v in sorted(cells)] for m in metrics}
             variant_figure([", ".join(str(x) for x in v) for v in sorted(cells)], series,
-                                 f"({', '.join(keys)})", out_dir / f"{method}_variants_{dataset}_{size}px_{budget}.png",
+                                 f"({', '.join(keys)})", out_dir / f"{method}_variants_{_slug(dataset)}_{size}px_{budget}.png",
                                  f"{method}, {dataset} ({size} px), {budget} labels/class")
         markdown += "\n" + variants
+    open_set = open_set_markdown(runs)
+    if open_set:
+        write_text(out_dir / "open_set.md", open_set)
+        markdown += "\n" + open_set
     return markdown
+
+
+def _slug(name: str) -> str:
+    """A file-name-safe form of a table's dataset label (plain dataset names are kept as they are)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+
+
+OPEN_SET_COLUMNS = (("unknown_auc", "unknown vs known AUC"), ("unknown_accuracy", "step 1 accuracy"),
+                    ("known_accuracy_after_step_1", "step 2 accuracy"), ("three_way_accuracy", "three-way accuracy"))
+
+
+def _score(extras: Mapping[str, Mapping[str, float]], key: str) -> str:
+    return f"{extras[key]['mean']:.3f} ± {extras[key]['std']:.3f}" if key in extras else "–"
+
+
+def open_set_markdown(runs: Sequence[MethodRun]) -> str:
+    """The MCGAN paper's Table 1 (each known class's GAN: AUC for its class against the other) and
+    Table 2 (step 1: unknown vs known by the summed scores; step 2: the known classes among the
+    images step 1 passes), one row per open-set experiment and method; "" when there is none."""
+    rows = [run for run in runs if run.open_set and any(key.startswith("auc_") for key in run.extras)]
+    if not rows:
+        return ""
+    lines = ["# Open-set experiments (MCGAN paper, Tables 1 and 2)", "",
+             "Test split, mean ± std over the training seeds (n). GAN AUCs in the order of the known classes "
+             "(the GAN trained on the first / on the second); steps as in the paper's Figure 4, thresholds "
+             "chosen on the validation split.", "",
+             "| dataset | labels / class | method | GAN AUCs | " + " | ".join(l for _, l in OPEN_SET_COLUMNS) + " | n |",
+             "|" + "---|" * (5 + len(OPEN_SET_COLUMNS))]
+    for run in sorted(rows, key=lambda r: (r.table_dataset, r.labels_per_class, r.method)):
+        gan_keys = [f"auc_{metric_slug(name)}_gan" for name in run.known_names]
+        gan_aucs = " / ".join(_score(run.extras, key) for key in gan_keys)
+        lines.append(f"| {run.table_dataset} | {run.labels_per_class} | {run.method} | {gan_aucs} | "
+                     + " | ".join(_score(run.extras, key) for key, _ in OPEN_SET_COLUMNS) + f" | {len(run.per_seed)} |")
+    return "\n".join(lines) + "\n"
 
 
 def _read_exp_show(source: str | None) -> list[Mapping[str, Any]]:
@@ -279,6 +362,8 @@ def read_exp_shows(sources: Sequence[str] | None) -> list[Mapping[str, Any]]:
     ``method_runs`` keeps the first run of each (dataset, budget, split seed, method, seeds, params),
     so an older source's run of the same cell, even with other results, is dropped.
     """
+    if sources is not None and list(sources).count("-") > 1:
+        raise MedsslError("--input names stdin (-) more than once; it can be read only once")
     merged: list[Mapping[str, Any]] = []
     for source in sources or [None]:
         merged.extend(_read_exp_show(source))
