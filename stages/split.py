@@ -15,6 +15,7 @@ from medssl.data.catalog import FUNDUS
 from medssl.data.patches import write_patch_split
 from medssl.data.sources import DataConfig, load_fundus_raw, load_raw
 from medssl.data.split import SplitConfig, make_split
+from medssl.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     data_config = load_section(args.params, "data", DataConfig)
     split_config = load_section(args.params, "split", SplitConfig)
     if data_config.name == FUNDUS:
+        if split_config.val_images_per_class or split_config.test_images_per_class:
+            raise ConfigError("split.val_images_per_class and test_images_per_class do not apply to fundus "
+                              "images (their val/test split is data.fundus's); set them to 0")
         info = write_patch_split(load_fundus_raw(args.raw), data_config, split_config, args.prepared, args.hidden)
     else:
         raw = load_raw(data_config, args.raw)

@@ -141,3 +141,19 @@ def test_unknown_classes_need_known_ones_and_distinct_indices(synthetic_raw):
         make_split(synthetic_raw, SplitConfig(known_classes=(0, 1), unknown_classes=(1,)))
     with pytest.raises(SplitError, match="distinct class indices"):
         make_split(synthetic_raw, SplitConfig(known_classes=(0, 7)))
+
+
+def test_evaluation_subsets_are_balanced_and_do_not_follow_the_labelled_draw(synthetic_raw):
+    config = SplitConfig(labels_per_class=4, known_classes=(0, 2), unknown_classes=(1,), val_images_per_class=3,
+                         test_images_per_class=5)
+    split, other_draw = make_split(synthetic_raw, config), make_split(synthetic_raw, dataclasses.replace(config, seed=1))
+    assert np.bincount(split.test.labels).tolist() == [5, 5] and np.bincount(split.val.labels).tolist() == [3, 3]
+    assert len(split.test_unknown) == 5 and len(split.val_unknown) == 3
+    np.testing.assert_array_equal(split.test.images, other_draw.test.images)  # same images for every split.seed
+    assert not np.array_equal(split.labelled.images, other_draw.labelled.images)
+    for subset, full in ((split.test, synthetic_raw.test), (split.val, synthetic_raw.val)):
+        assert all(any(np.array_equal(image, other) for other in full.images) for image in subset.images)
+    everything = make_split(synthetic_raw, SplitConfig(labels_per_class=4))
+    assert len(everything.test) == len(synthetic_raw.test)  # 0: the whole split
+    with pytest.raises(SplitError, match="test_images_per_class must be 0"):
+        make_split(synthetic_raw, SplitConfig(test_images_per_class=-1))

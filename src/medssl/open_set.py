@@ -18,21 +18,10 @@ from typing import Any
 import numpy as np
 
 from medssl import plots
-from medssl.data.images import LabelledImages
+from medssl.data.images import LabelledImages, balanced_subset
 from medssl.metrics import best_threshold, binary_auc
 
 RECONSTRUCTIONS_PER_CLASS = 6
-
-
-def balanced_subset(images: LabelledImages, per_class: int, seed: int) -> LabelledImages:
-    """At most ``per_class`` images of each class, seeded (the paper balances its test sets)."""
-    if not len(images):
-        return images
-    rng = np.random.default_rng(seed)
-    rows = np.sort(np.concatenate([
-        rng.choice(np.flatnonzero(images.labels == label), size=min(per_class, int((images.labels == label).sum())),
-                   replace=False) for label in np.unique(images.labels)]))
-    return LabelledImages(images.images[rows], images.labels[rows])
 
 
 def metric_slug(name: str) -> str:

@@ -23,6 +23,18 @@ class LabelledImages:
         return len(self.labels)
 
 
+def balanced_subset(images: LabelledImages, per_class: int, seed: int) -> LabelledImages:
+    """At most ``per_class`` images of each class, seeded, in their original order (the MCGAN paper
+    balances its test sets this way)."""
+    if not len(images):
+        return images
+    rng = np.random.default_rng(seed)
+    rows = np.sort(np.concatenate([
+        rng.choice(np.flatnonzero(images.labels == label), size=min(per_class, int((images.labels == label).sum())),
+                   replace=False) for label in np.unique(images.labels)]))
+    return LabelledImages(images.images[rows], images.labels[rows])
+
+
 @dataclass(frozen=True)
 class RawDataset:
     """A dataset as published: official train / val / test, plus unlabelled images a user brings."""

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from medssl import plots
-from medssl.data.images import LabelledImages
+from medssl.data.images import LabelledImages, balanced_subset
 from medssl.data.prepared import TrainData
 from medssl.io import read_json, write_json
 from medssl.losses import discriminator_loss, generator_loss, rejected_loss
@@ -37,7 +37,7 @@ from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.registry import register
 from medssl.metrics import best_threshold, binary_auc
 from medssl.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from medssl.open_set import balanced_subset, open_set_evaluation
+from medssl.open_set import open_set_evaluation
 from medssl.training import EpochSampler, TorchMethod, images_to_float
 from medssl.variation_score import SearchSettings, search_latents
 
