@@ -99,7 +99,7 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         metrics = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
         assert metrics["dataset"] == "pneumoniamnist" and metrics["labels_per_class"] == 4
         assert metrics["seeds"] == [0, 1] and 0.0 <= metrics["test"]["auc"]["mean"] <= 1.0
-        for plot in ("confusion.csv", "roc.csv", "confusion.png", "roc.png"):
+        for plot in ("confusion.csv", "roc.csv", "figures/confusion.png", "figures/roc.png"):
             assert (repo / "plots" / "eval" / method / plot).stat().st_size > 0
     assert "| plabgan |" in (repo / "reports" / "summary.md").read_text()
     cluster = json.loads((repo / "metrics" / "cluster.json").read_text())

@@ -4,7 +4,10 @@ Layout of the outputs:
   models/<method>/manifest.json, models/<method>/seed_<s>/...   fitted models (DVC cache)
   plots/train/<method>/train_seed<s>.csv, val_seed<s>.csv, curves.png
   metrics/methods/<method>.json                                 mean ± std over seeds (git)
-  plots/eval/<method>/confusion.csv, roc.csv, confusion.png, roc.png
+  plots/eval/<method>/confusion.csv, roc.csv                    DVC plot data (git)
+  plots/eval/<method>/figures/confusion.png, roc.png, ...         every figure evaluation draws (git), the
+                                                                method's own (open-set ROC, reconstructions,
+                                                                heatmaps) included, so queued experiments keep them
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from medssl.metrics import (
 from medssl.training import TorchMethod, TrainConfig, run_fingerprint
 
 MANIFEST_FILE = "manifest.json"
+FIGURES_SUBDIR = "figures"  # under plots/eval/<method>/: declared as one plots folder in dvc.yaml
 
 
 def seed_directory(models_dir: Path, seed: int) -> Path:
@@ -156,6 +160,7 @@ def evaluate_method(name: str, models_dir: Path, prepared_dir: Path, metrics_pat
     test_unknown, val_unknown = load_unknown_sets(prepared_dir)
     patch_images = load_patch_images(prepared_dir) if info.patch_grid else None
     per_seed, test_probabilities = {}, {}
+    figures_dir = plots_dir / FIGURES_SUBDIR
     for seed in manifest["seeds"]:
         method = create_method(name, manifest["config"], info)
         method.load(seed_directory(models_dir, seed), pick_device(device))
@@ -163,10 +168,10 @@ def evaluate_method(name: str, models_dir: Path, prepared_dir: Path, metrics_pat
         val_probabilities = method.predict_proba(val.images)
         per_seed[seed] = {"test": classification_metrics(test.labels, test_probabilities[seed]),
                           "val": classification_metrics(val.labels, val_probabilities),
-                          "extras": method.evaluation_extras(test, val, test_unknown, val_unknown, plots_dir, seed)}
+                          "extras": method.evaluation_extras(test, val, test_unknown, val_unknown, figures_dir, seed)}
         if patch_images:  # a patch dataset: image-level scores, localisation and heatmaps, for every method
             per_seed[seed]["extras"].update(patch_image_evaluation(
-                test_probabilities[seed], val_probabilities, patch_images["test"], patch_images["val"], plots_dir,
+                test_probabilities[seed], val_probabilities, patch_images["test"], patch_images["val"], figures_dir,
                 f"{name}, {info.labels_per_class} labelled images per class, seed {seed}", seed))
     metrics = _summarise(name, info, manifest, per_seed)
     write_json(metrics_path, metrics)
@@ -211,11 +216,11 @@ def _write_evaluation_plots(name: str, info: DatasetInfo, labels: np.ndarray, pr
         for p in probabilities.values() for truth, guess in zip(labels, p.argmax(axis=1), strict=True)
     ])
     matrix = np.sum([per_seed[s]["test"]["confusion"] for s in probabilities], axis=0)
-    plots.confusion_matrix_figure(matrix, names, plots_dir / "confusion.png", title)
+    plots.confusion_matrix_figure(matrix, names, plots_dir / FIGURES_SUBDIR / "confusion.png", title)
     tpr = np.stack([one_vs_rest_tpr(labels, p) for p in probabilities.values()])  # (seeds, classes, grid)
     auc = np.stack([one_vs_rest_auc(labels, p) for p in probabilities.values()])
     # DVC's linear plot: the macro-average one-vs-rest ROC, averaged over seeds.
     macro = tpr.mean(axis=(0, 1))
     write_csv(plots_dir / "roc.csv", [{"fpr": float(f), "tpr": float(t)} for f, t in zip(FPR_GRID, macro, strict=True)])
-    plots.roc_figure(tpr, auc, names, plots_dir / "roc.png", title)
+    plots.roc_figure(tpr, auc, names, plots_dir / FIGURES_SUBDIR / "roc.png", title)
 
