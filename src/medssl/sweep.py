@@ -82,14 +82,13 @@ def _flatten(section: Mapping[str, Any], prefix: str = "") -> tuple[tuple[str, s
     return tuple(sorted(items))
 
 
+def _params(revision: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A revision's params.yaml, as `dvc exp show --json` nests it ({} when absent)."""
+    return (((revision.get("data") or {}).get("params") or {}).get("params.yaml") or {}).get("data") or {}
+
+
 def _method_settings(revision: Mapping[str, Any], method: str) -> tuple[tuple[str, str], ...]:
-    params = (((revision.get("data") or {}).get("params") or {}).get("params.yaml") or {}).get("data") or {}
-    return _flatten((params.get("methods") or {}).get(method) or {})
-
-
-def _split_params(revision: Mapping[str, Any]) -> Mapping[str, Any]:
-    params = (((revision.get("data") or {}).get("params") or {}).get("params.yaml") or {}).get("data") or {}
-    return params.get("split") or {}
+    return _flatten((_params(revision).get("methods") or {}).get(method) or {})
 
 
 def _class_names(dataset: str, classes: Sequence[int]) -> tuple[str, ...]:
@@ -102,7 +101,7 @@ def _class_names(dataset: str, classes: Sequence[int]) -> tuple[str, ...]:
 
 def _open_set(revision: Mapping[str, Any], dataset: str) -> tuple[str, tuple[str, ...]]:
     """("known 8, 3; unknown 9", ("8", "3")) for an open-set split, ("", ()) otherwise."""
-    split = _split_params(revision)
+    split = _params(revision).get("split") or {}
     known, unknown = list(split.get("known_classes") or []), list(split.get("unknown_classes") or [])
     if not known:
         return "", ()
@@ -158,8 +157,7 @@ def reference_settings(exp_show: Sequence[Mapping[str, Any]]) -> dict[str, tuple
     """method -> its params section in the workspace (what a run is compared with to call it a variant)."""
     for entry in exp_show:
         if _is_workspace(entry):
-            methods = ((((entry.get("data") or {}).get("params") or {}).get("params.yaml") or {})
-                       .get("data") or {}).get("methods") or {}
+            methods = _params(entry).get("methods") or {}
             return {name: _flatten(section) for name, section in methods.items() if isinstance(section, Mapping)}
     return {}
 
@@ -323,7 +321,7 @@ OPEN_SET_COLUMNS = (("unknown_auc", "unknown vs known AUC"), ("unknown_accuracy"
 
 
 def _score(extras: Mapping[str, Mapping[str, float]], key: str) -> str:
-    return f"{extras[key]['mean']:.3f} ± {extras[key]['std']:.3f}" if key in extras else "–"
+    return format_score(extras[key], "auc") if key in extras else "–"  # fractions, as AUCs are shown
 
 
 def open_set_markdown(runs: Sequence[MethodRun]) -> str:
