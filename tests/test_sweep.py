@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medssl.errors import MedsslError
-from medssl.sweep import (method_runs, parse_varied_keys, read_exp_shows, reference_settings, sweep_cells,
+from medssl.sweep import (main, method_runs, parse_varied_keys, read_exp_shows, reference_settings, sweep_cells,
                           variant_cells, write_sweep)
 
 DEFAULT_PLABGAN = {"alpha": 0.5, "beta": 0.5, "iterations": 30}
@@ -60,12 +60,32 @@ def test_variant_cells_group_one_method_by_the_varied_params():
 def test_write_sweep_with_varied_params_writes_tables_and_figures(tmp_path: Path):
     exp_show = _exp_show()
     markdown = write_sweep(method_runs(exp_show), ["accuracy", "auc"], tmp_path, reference_settings(exp_show),
-                           ["methods.plabgan.alpha", "methods.plabgan.beta"])
+                           [["methods.plabgan.alpha", "methods.plabgan.beta"]])
     assert "| plabgan [alpha=0.1, beta=0.9] | 40.0 ± 14.1 (n=2) | – | – |" in markdown
-    assert "| 0.1 | 0.9 | 40.0 ± 14.1 (n=2) | 0.200 ± 0.071 (n=2) |" in (tmp_path / "plabgan_variants.md").read_text()
-    assert (tmp_path / "plabgan_variants_pneumoniamnist_28px_10.png").stat().st_size > 0
+    assert "| 0.1 | 0.9 | 40.0 ± 14.1 (n=2) | 0.200 ± 0.071 (n=2) |" in (tmp_path / "plabgan_alpha_beta.md").read_text()
+    assert (tmp_path / "plabgan_alpha_beta_pneumoniamnist_28px_10.png").stat().st_size > 0
     assert (tmp_path / "pneumoniamnist_28px_accuracy.png").stat().st_size > 0
     json.loads(json.dumps(exp_show))  # the fixture is what `dvc exp show --json` can hold
+
+
+def test_an_ablation_table_leaves_out_runs_that_changed_another_param(tmp_path: Path):
+    workspace, baseline = _exp_show()
+    # Two ablations of one method: alpha and beta (run b2), and iterations alone (run e5).
+    baseline["experiments"] += [{"revs": [_revision("e5", 10, {**DEFAULT_PLABGAN, "iterations": 60}, [0.1, 0.1])]}]
+    exp_show, reference = [workspace, baseline], reference_settings([workspace, baseline])
+    by_weights = variant_cells(method_runs(exp_show), "plabgan", ["alpha", "beta"], "accuracy", reference)
+    # The iterations=60 run has the default alpha and beta but is not the default: it stays out.
+    assert by_weights[("pneumoniamnist", 28, 10)][(0.5, 0.5)]["mean"] == pytest.approx(0.7)
+    assert set(by_weights[("pneumoniamnist", 28, 10)]) == {(0.5, 0.5), (0.1, 0.9)}
+    by_iterations = variant_cells(method_runs(exp_show), "plabgan", ["iterations"], "accuracy", reference)
+    assert by_iterations[("pneumoniamnist", 28, 10)][(60,)]["mean"] == pytest.approx(0.1)
+    assert by_iterations[("pneumoniamnist", 28, 10)][(30,)]["n"] == 2  # the b2 run (alpha changed) is left out
+    saved = tmp_path / "exps.json"
+    saved.write_text(json.dumps(exp_show))
+    main(["--input", str(saved), "--out-dir", str(tmp_path), "--vary", "methods.plabgan.alpha",
+          "methods.plabgan.beta", "--vary", "methods.plabgan.iterations"])
+    assert "| 60 | 10.0 ± 0.0 (n=2) |" in (tmp_path / "plabgan_iterations.md").read_text()
+    assert (tmp_path / "plabgan_alpha_beta_pneumoniamnist_28px_10.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("keys", [["alpha"], ["methods.plabgan.alpha", "methods.ssgan.beta"], ["split.seed"]])

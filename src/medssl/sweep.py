@@ -9,7 +9,9 @@ are counted once. The std pools every training seed of every experiment in a cel
 A run whose ``methods.<method>`` section differs from the workspace's ``params.yaml`` is a variant:
 it gets a row of its own, named by what differs (``plabgan [alpha=0.1, beta=0.9]``), and is never
 pooled with the method's default. ``--vary methods.plabgan.alpha methods.plabgan.beta`` also writes a
-table and a figure of one method's variants at each budget (the PLAB-GAN paper's Figure 5).
+table and a figure of one method's variants at each budget (the PLAB-GAN paper's Figure 5), from the
+runs that changed those params and no other of the method; repeat ``--vary`` for another ablation
+(``--vary methods.ucgan.threshold --vary methods.ucgan.alpha methods.ucgan.beta methods.ucgan.eta``).
 
 An open-set experiment (``split.known_classes`` set, as for MCGAN) is a dataset of its own in the
 tables, named by its known and unknown classes, and its methods' open-set metrics (each class's GAN
@@ -228,13 +230,26 @@ def parse_varied_keys(keys: Sequence[str]) -> tuple[str, list[str]]:
     return parsed[0][1], [parts[2] for parts in parsed]
 
 
+def _differs_only_in(run: MethodRun, keys: Sequence[str], reference: Reference | None) -> bool:
+    """True when the run's method params equal the reference's except, perhaps, for ``keys``: an
+    ablation of one param must not pool in runs where another param was changed too."""
+    if not reference or run.method not in reference:
+        return True
+    expected = dict(reference[run.method])
+    return all(expected.get(key) == value for key, value in run.settings if key not in keys)
+
+
 def variant_cells(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metric: str,
+                  reference: Reference | None = None,
                   ) -> dict[tuple[str, int, int], dict[tuple[Any, ...], dict[str, float]]]:
-    """(dataset, size, budget) -> values of ``keys`` -> {mean, std, n}, for one method's runs."""
+    """(dataset, size, budget) -> values of ``keys`` -> {mean, std, n}, for one method's runs (with a
+    reference: only the runs that differ from it in ``keys`` alone)."""
     pooled: dict[tuple[str, int, int], dict[tuple[Any, ...], list[float]]] = defaultdict(lambda: defaultdict(list))
     for run in runs:
         settings = dict(run.settings)
         if run.method != method or not all(key in settings for key in keys):
+            continue
+        if not _differs_only_in(run, keys, reference):
             continue
         varied = tuple(json.loads(settings[key]) for key in keys)
         pooled[(run.table_dataset, run.image_size, run.labels_per_class)][varied].extend(_test_values(run, metric))
@@ -243,10 +258,12 @@ def variant_cells(runs: Sequence[MethodRun], method: str, keys: Sequence[str], m
             for cell, variants in pooled.items() if sum(1 for values in variants.values() if values) > 1}
 
 
-def variants_markdown(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metrics: Sequence[str]) -> str:
+def variants_markdown(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metrics: Sequence[str],
+                      reference: Reference | None = None) -> str:
     lines = [f"# {method}: {', '.join(keys)}", "",
-             "Test split, mean ± std over every training seed of every experiment with those values (n).", ""]
-    by_metric = {metric: variant_cells(runs, method, keys, metric) for metric in metrics}
+             "Test split, mean ± std over every training seed of every experiment with those values (n); "
+             "runs that also changed other params of the method are left out.", ""]
+    by_metric = {metric: variant_cells(runs, method, keys, metric, reference) for metric in metrics}
     for dataset, size, budget in sorted(by_metric[metrics[0]]):
         variants = by_metric[metrics[0]][(dataset, size, budget)]
         lines += [f"## {dataset} ({size} px), {budget} labelled images per class", "",
@@ -281,7 +298,9 @@ def variant_figure(labels: Sequence[str], series: Mapping[str, Sequence[Mapping[
 
 
 def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path,
-                reference: Reference | None = None, varied_keys: Sequence[str] = ()) -> str:
+                reference: Reference | None = None, varied: Sequence[Sequence[str]] = ()) -> str:
+    """sweep.md and the budget figures; for each group of ``varied`` keys (one method's params), its
+    variants table and figures; open_set.md when there are open-set runs. Returns all the markdown."""
     if not runs:
         raise MedsslError("no experiment in the input has metrics/methods/*.json; run `dvc exp run` first")
     markdown = sweep_markdown(runs, metrics, reference)
@@ -293,22 +312,29 @@ def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path
                       for method, per_budget in methods.items() if not is_variant_label(method)}
             plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{_slug(dataset)}_{size}px_{metric}.png",
                                        f"{dataset} ({size} px)")
-    if varied_keys:
-        method, keys = parse_varied_keys(varied_keys)
-        variants = variants_markdown(runs, method, keys, metrics)
-        write_text(out_dir / f"{method}_variants.md", variants)
-        for (dataset, size, budget), cells in variant_cells(runs, method, keys, metrics[0]).items():
-            series = {METRIC_LABELS[m]: [variant_cells(runs, method, keys, m)[(dataset, size, budget)][v]
-                                         for v in sorted(cells)] for m in metrics}
-            variant_figure([", ".join(str(x) for x in v) for v in sorted(cells)], series,
-                                 f"({', '.join(keys)})", out_dir / f"{method}_variants_{_slug(dataset)}_{size}px_{budget}.png",
-                                 f"{method}, {dataset} ({size} px), {budget} labels/class")
-        markdown += "\n" + variants
+    for varied_keys in varied:
+        markdown += "\n" + _write_variants(runs, metrics, out_dir, reference, varied_keys)
     open_set = open_set_markdown(runs)
     if open_set:
         write_text(out_dir / "open_set.md", open_set)
         markdown += "\n" + open_set
     return markdown
+
+
+def _write_variants(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path, reference: Reference | None,
+                    varied_keys: Sequence[str]) -> str:
+    """<method>_<keys>.md and one figure per budget, e.g. plabgan_alpha_beta.md."""
+    method, keys = parse_varied_keys(varied_keys)
+    stem = "_".join([method, *keys])
+    variants = variants_markdown(runs, method, keys, metrics, reference)
+    write_text(out_dir / f"{stem}.md", variants)
+    by_metric = {m: variant_cells(runs, method, keys, m, reference) for m in metrics}
+    for (dataset, size, budget), cells in by_metric[metrics[0]].items():
+        series = {METRIC_LABELS[m]: [by_metric[m][(dataset, size, budget)][v] for v in sorted(cells)] for m in metrics}
+        variant_figure([", ".join(str(x) for x in v) for v in sorted(cells)], series, f"({', '.join(keys)})",
+                       out_dir / f"{stem}_{_slug(dataset)}_{size}px_{budget}.png",
+                       f"{method}, {dataset} ({size} px), {budget} labels/class")
+    return variants
 
 
 def _slug(name: str) -> str:
@@ -374,8 +400,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="saved `dvc exp show --json` outputs (- for stdin), merged; default: run it")
     parser.add_argument("--out-dir", type=Path, default=Path("plots/sweep"))
     parser.add_argument("--metrics", nargs="+", default=["accuracy", "auc"], choices=sorted(METRIC_LABELS))
-    parser.add_argument("--vary", nargs="+", default=[], metavar="methods.METHOD.KEY",
-                        help="also tabulate one method's runs by these params (e.g. its alpha and beta)")
+    parser.add_argument("--vary", nargs="+", action="append", default=[], metavar="methods.METHOD.KEY",
+                        help="also tabulate one method's runs by these params (e.g. its alpha and beta); "
+                             "repeat --vary for another table")
     args = parser.parse_args(argv)
     try:
         exp_show = read_exp_shows(args.input)
