@@ -9,7 +9,7 @@ import pytest
 
 from medssl.errors import MedsslError
 from medssl.sweep import (main, method_runs, parse_varied_keys, read_exp_shows, reference_settings, sweep_cells,
-                          variant_cells, write_sweep)
+                          sweep_markdown, variant_cells, write_sweep)
 
 DEFAULT_PLABGAN = {"alpha": 0.5, "beta": 0.5, "iterations": 30}
 SAMPLE_STD_OF_TWO = 0.1 * 2 ** 0.5  # std (ddof=1) of two values 0.2 apart
@@ -86,6 +86,17 @@ def test_an_ablation_table_leaves_out_runs_that_changed_another_param(tmp_path: 
           "methods.plabgan.beta", "--vary", "methods.plabgan.iterations"])
     assert "| 60 | 10.0 ± 0.0 (n=2) |" in (tmp_path / "plabgan_iterations.md").read_text()
     assert (tmp_path / "plabgan_alpha_beta_pneumoniamnist_28px_10.png").stat().st_size > 0
+
+
+def test_generator_distance_gets_a_table_of_its_own():
+    workspace, baseline = _exp_show()
+    with_generator = _revision("g7", 50, DEFAULT_PLABGAN, [0.9, 0.7])
+    metrics = with_generator["data"]["metrics"]["metrics/methods/plabgan.json"]["data"]
+    metrics.update(method="ucgan", generator_fd_resnet20={"mean": 1.25, "std": 0.5})
+    baseline["experiments"].append({"revs": [with_generator]})
+    markdown = sweep_markdown(method_runs([workspace, baseline]), ["accuracy"])
+    table = markdown[markdown.index("generator Fréchet distance"):]
+    assert "| ucgan | 1.25 ± 0.50 |" in table and "plabgan" not in table
 
 
 @pytest.mark.parametrize("keys", [["alpha"], ["methods.plabgan.alpha", "methods.ssgan.beta"], ["split.seed"]])

@@ -49,6 +49,7 @@ from medssl.report import METRIC_LABELS, format_score
 METHOD_METRICS_PREFIX = "metrics/methods/"
 CLUSTER_METRICS = "metrics/cluster.json"
 PSEUDO_LABEL_ROW = "pseudo-labels (cluster stage)"
+GENERATOR_DISTANCE = "generator_fd_resnet20"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class MethodRun:
     open_set: str = ""  # "known 8, 3; unknown 9" for an open-set split, else ""
     known_names: tuple[str, ...] = ()
     extras: Mapping[str, Mapping[str, float]] = field(default_factory=dict, compare=False)  # metrics' "extras"
+    # The generator's Fréchet distance in the features stage's ResNet-20 space ({mean, std} over the
+    # seeds), for methods that train a generator worth sampling from (cgan_aug, ucgan).
+    generator_distance: Mapping[str, float] | None = field(default=None, compare=False)
 
     @property
     def table_dataset(self) -> str:
@@ -145,7 +149,7 @@ def method_runs(exp_show: Sequence[Mapping[str, Any]]) -> list[MethodRun]:
             if path.startswith(METHOD_METRICS_PREFIX) and "per_seed" in metrics:
                 run = MethodRun(*cell, metrics["method"], metrics["per_seed"],
                                 _method_settings(revision, metrics["method"]), open_set, known_names,
-                                metrics.get("extras") or {})
+                                metrics.get("extras") or {}, metrics.get(GENERATOR_DISTANCE))
             elif path == CLUSTER_METRICS:
                 run = MethodRun(*cell, PSEUDO_LABEL_ROW, {"cluster": {"test_accuracy": metrics["pseudo_label_accuracy"]}},
                                 (), open_set, known_names)
@@ -219,7 +223,31 @@ def sweep_markdown(runs: Sequence[MethodRun], metrics: Sequence[str], reference:
                          for b in budgets]
                 lines.append(f"| {method} | " + " | ".join(cells) + " |")
             lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + generator_distance_markdown(runs, reference))
+
+
+def generator_distance_markdown(runs: Sequence[MethodRun], reference: Reference | None = None) -> list[str]:
+    """Per dataset, methods x budgets: the generator's Fréchet distance (mean ± std over one
+    experiment's seeds; the first experiment of a cell wins), lower = closer to the real images."""
+    cells: dict[tuple[str, int], dict[str, dict[int, Mapping[str, float]]]] = defaultdict(lambda: defaultdict(dict))
+    for run in runs:
+        if run.generator_distance:
+            row = variant_label(run, reference or {})
+            cells[(run.table_dataset, run.image_size)][row].setdefault(run.labels_per_class, run.generator_distance)
+    lines: list[str] = []
+    for (dataset, size), methods in sorted(cells.items()):
+        budgets = sorted({b for per_budget in methods.values() for b in per_budget})
+        lines += [f"## {dataset} ({size} px): generator Fréchet distance", "",
+                  "In the features stage's ResNet-20 space (not the Inception FID), generated vs real "
+                  "training images, mean ± std over the seeds; lower is closer. Each experiment trains its own "
+                  "ResNet-20 on its labelled images: compare methods within a column, not budgets.", "",
+                  "| method | " + " | ".join(f"{b} / class" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+        for method, per_budget in sorted(methods.items()):
+            lines.append(f"| {method} | " + " | ".join(
+                f"{per_budget[b]['mean']:.2f} ± {per_budget[b]['std']:.2f}" if b in per_budget else "–"
+                for b in budgets) + " |")
+        lines.append("")
+    return lines
 
 
 def parse_varied_keys(keys: Sequence[str]) -> tuple[str, list[str]]:
