@@ -286,12 +286,12 @@ def variant_cells(runs: Sequence[MethodRun], method: str, keys: Sequence[str], m
             for cell, variants in pooled.items() if sum(1 for values in variants.values() if values) > 1}
 
 
-def variants_markdown(runs: Sequence[MethodRun], method: str, keys: Sequence[str], metrics: Sequence[str],
-                      reference: Reference | None = None) -> str:
+def variants_markdown(method: str, keys: Sequence[str], metrics: Sequence[str],
+                      by_metric: Mapping[str, Mapping[tuple[str, int, int], Any]]) -> str:
+    """The table of :func:`variant_cells` for each metric (``by_metric``)."""
     lines = [f"# {method}: {', '.join(keys)}", "",
              "Test split, mean ± std over every training seed of every experiment with those values (n); "
              "runs that also changed other params of the method are left out.", ""]
-    by_metric = {metric: variant_cells(runs, method, keys, metric, reference) for metric in metrics}
     for dataset, size, budget in sorted(by_metric[metrics[0]]):
         variants = by_metric[metrics[0]][(dataset, size, budget)]
         lines += [f"## {dataset} ({size} px), {budget} labelled images per class", "",
@@ -354,9 +354,9 @@ def _write_variants(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: 
     """<method>_<keys>.md and one figure per budget, e.g. plabgan_alpha_beta.md."""
     method, keys = parse_varied_keys(varied_keys)
     stem = "_".join([method, *keys])
-    variants = variants_markdown(runs, method, keys, metrics, reference)
-    write_text(out_dir / f"{stem}.md", variants)
     by_metric = {m: variant_cells(runs, method, keys, m, reference) for m in metrics}
+    variants = variants_markdown(method, keys, metrics, by_metric)
+    write_text(out_dir / f"{stem}.md", variants)
     for (dataset, size, budget), cells in by_metric[metrics[0]].items():
         series = {METRIC_LABELS[m]: [by_metric[m][(dataset, size, budget)][v] for v in sorted(cells)] for m in metrics}
         variant_figure([", ".join(str(x) for x in v) for v in sorted(cells)], series, f"({', '.join(keys)})",
