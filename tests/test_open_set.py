@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from medssl.data.images import LabelledImages, RawDataset
+from medssl.data.images import LabelledImages, RawDataset, balanced_subset
 from medssl.data.prepared import DatasetInfo, TrainData
 from medssl.data.sources import DataConfig, acquire, load_raw
 from medssl.data.split import SplitConfig, make_split
@@ -82,3 +82,24 @@ def test_anogan_and_mcgan_on_real_mnist_8_vs_3_with_unknown_9(tmp_path: Path, da
     small = dataclasses.replace(raw, train=_first(raw.train, 2000), val=_first(raw.val, 600),
                                 test=_first(raw.test, 600))
     _fit_and_evaluate_open_set(small, (8, 3), (9,), 30, tmp_path)
+
+
+def test_a_saved_mcgan_scores_as_it_did_when_calibrated(synthetic_raw, tmp_path: Path):
+    """Evaluation runs in another process: the loaded model must search z from the training seed's
+    starting points and reuse the validation scores its calibration was computed on."""
+    split = make_split(synthetic_raw, SplitConfig(labels_per_class=20, known_classes=(0, 1)))
+    info = DatasetInfo(synthetic_raw.name, synthetic_raw.task, synthetic_raw.label_names[:2], synthetic_raw.channels,
+                       synthetic_raw.image_size, 20, 0, {"labelled": len(split.labelled)}, known_classes=(0, 1))
+    data = TrainData(split.labelled.images, split.labelled.labels, split.unlabelled_images,
+                     split.val.images, split.val.labels, info)
+    trained = create_method("mcgan", TINY, info)
+    trained.fit(data, cpu_run(seed=3))
+    trained.save(tmp_path)
+    loaded = create_method("mcgan", TINY, info)
+    loaded.load(tmp_path, torch.device("cpu"))
+    assert loaded.seed == 3
+    val_subset = balanced_subset(LabelledImages(split.val.images, split.val.labels), TINY["validation_images_per_class"], 3)
+    np.testing.assert_array_equal(loaded.scores(val_subset.images), trained.scores(val_subset.images))
+    # Images it has not seen are searched afresh, from the same starting points as in training.
+    test_images = split.test.images[:5]
+    np.testing.assert_allclose(loaded.scores(test_images), trained.scores(test_images), rtol=1e-5, atol=1e-6)

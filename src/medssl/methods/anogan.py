@@ -31,7 +31,7 @@ from torch import nn
 from medssl import plots
 from medssl.data.images import LabelledImages, balanced_subset
 from medssl.data.prepared import TrainData
-from medssl.io import read_json, write_json
+from medssl.io import read_json, read_npz, write_json, write_npz
 from medssl.losses import discriminator_loss, generator_loss, rejected_loss
 from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.registry import register
@@ -42,6 +42,9 @@ from medssl.training import EpochSampler, TorchMethod, images_to_float
 from medssl.variation_score import SearchSettings, search_latents
 
 CALIBRATION_FILE = "calibration.json"
+# The validation scores the calibration used, kept with the weights so that evaluation's step 1
+# (which scores the same seeded validation subset) does not repeat their z search.
+SCORES_FILE = "scores.npz"
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class AnoGAN(TorchMethod):
         selected = int(np.argmax(aucs))
         threshold, _ = best_threshold(val.labels == selected, -scores[:, selected])
         self.calibration = {"val_auc_per_gan": aucs, "selected_gan": selected, "threshold": -threshold,
-                            "spread": float(np.std(scores) + 1e-12)}
+                            "spread": float(np.std(scores) + 1e-12), "search_seed": self.seed}
 
     def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         scores, calibration = self.scores(images), self.calibration
@@ -187,10 +190,15 @@ class AnoGAN(TorchMethod):
     def save(self, directory: Path) -> None:
         super().save(directory)
         write_json(directory / CALIBRATION_FILE, self.calibration)
+        write_npz(directory / SCORES_FILE, **self._score_cache)
 
     def load(self, directory: Path, device: torch.device) -> None:
         super().load(directory, device)
         self.calibration = read_json(directory / CALIBRATION_FILE)
+        # Test images are then searched from the same seeded starting points as the calibration's.
+        self.seed = int(self.calibration.get("search_seed", 0))
+        if (directory / SCORES_FILE).is_file():
+            self._score_cache = read_npz(directory / SCORES_FILE)
 
     @torch.no_grad()
     def write_figures(self, directory: Path, seed: int) -> None:
