@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medssl.errors import MedsslError
-from medssl.sweep import (main, method_runs, parse_varied_keys, read_exp_shows, reference_settings, sweep_cells,
+from medssl.sweep import (_figure_rows, main, method_runs, parse_varied_keys, read_exp_shows, reference_settings, sweep_cells,
                           sweep_markdown, variant_cells, write_sweep)
 
 DEFAULT_PLABGAN = {"alpha": 0.5, "beta": 0.5, "iterations": 30}
@@ -151,3 +151,9 @@ def test_open_set_experiments_are_tables_of_their_own(tmp_path: Path):
             "| – | 2 |") in table
     assert "| mnist (known 9, 4; unknown 8) | 5000 | mcgan | 0.810 ± 0.010 / 0.830 ± 0.010 |" in markdown
     assert (tmp_path / "mnist_known_8_3_unknown_9_28px_accuracy.png").stat().st_size > 0
+
+
+def test_a_budget_figure_draws_a_variant_only_where_its_method_has_no_default_row():
+    # The open-set experiments ran only with iterations=500: without their variant rows the figure was empty.
+    labels = ["plabgan", "plabgan [alpha=0.1, beta=0.9]", "mcgan [iterations=500]", "anogan [iterations=500]"]
+    assert _figure_rows(labels) == {"plabgan", "mcgan [iterations=500]", "anogan [iterations=500]"}

@@ -30,7 +30,7 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,6 +179,16 @@ def variant_label(run: MethodRun, reference: Mapping[str, tuple[tuple[str, str],
 
 def is_variant_label(label: str) -> bool:
     return label.endswith("]") and " [" in label
+
+
+def _figure_rows(labels: Iterable[str]) -> set[str]:
+    """The rows a budget figure draws: every method's default row; a variant only where its method
+    has no default row in the figure (an experiment series run only with changed params, e.g. fewer
+    iterations). Variants of a method that has a default row are drawn by --vary's figure; here they
+    would only add lone points to the legend."""
+    labels = list(labels)
+    plain = {label for label in labels if not is_variant_label(label)}
+    return plain | {label for label in labels if is_variant_label(label) and label.split(" [", 1)[0] not in plain}
 
 
 def _test_values(run: MethodRun, metric: str) -> list[float]:
@@ -335,9 +345,8 @@ def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path
     write_text(out_dir / "sweep.md", markdown)
     for metric in metrics:
         for (dataset, size), methods in sweep_cells(runs, metric, reference).items():
-            # Variants are drawn by --vary's figure; here they would only add lone points to the legend.
-            curves = {method: [(float(b), cell["mean"], cell["std"]) for b, cell in per_budget.items()]
-                      for method, per_budget in methods.items() if not is_variant_label(method)}
+            curves = {label: [(float(b), cell["mean"], cell["std"]) for b, cell in per_budget.items()]
+                      for label, per_budget in methods.items() if label in _figure_rows(methods)}
             plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{_slug(dataset)}_{size}px_{metric}.png",
                                        f"{dataset} ({size} px)")
     for varied_keys in varied:
