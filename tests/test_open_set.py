@@ -41,8 +41,7 @@ def test_batched_search_equals_one_image_at_a_time():
     assert all(p.requires_grad for p in generator.parameters())  # the search leaves the networks trainable
 
 
-def _fit_and_evaluate_open_set(raw: RawDataset, known: tuple[int, ...], unknown: tuple[int, ...],
-                               labels_per_class: int, tmp_path: Path) -> None:
+def _open_set_data(raw: RawDataset, known: tuple[int, ...], unknown: tuple[int, ...], labels_per_class: int):
     split = make_split(raw, SplitConfig(labels_per_class=labels_per_class, known_classes=known,
                                         unknown_classes=unknown))
     label_names = tuple(raw.label_names[c] for c in known)
@@ -51,6 +50,12 @@ def _fit_and_evaluate_open_set(raw: RawDataset, known: tuple[int, ...], unknown:
                        unknown_names=tuple(raw.label_names[c] for c in unknown))
     data = TrainData(split.labelled.images, split.labelled.labels, split.unlabelled_images,
                      split.val.images, split.val.labels, info)
+    return split, info, label_names, data
+
+
+def _fit_and_evaluate_open_set(raw: RawDataset, known: tuple[int, ...], unknown: tuple[int, ...],
+                               labels_per_class: int, tmp_path: Path) -> None:
+    split, info, label_names, data = _open_set_data(raw, known, unknown, labels_per_class)
     for method_name in ("anogan", "mcgan"):
         method = create_method(method_name, TINY, info)
         method.fit(data, cpu_run())
@@ -87,17 +92,14 @@ def test_anogan_and_mcgan_on_real_mnist_8_vs_3_with_unknown_9(tmp_path: Path, da
 def test_a_saved_mcgan_scores_as_it_did_when_calibrated(synthetic_raw, tmp_path: Path):
     """Evaluation runs in another process: the loaded model must search z from the training seed's
     starting points and reuse the validation scores its calibration was computed on."""
-    split = make_split(synthetic_raw, SplitConfig(labels_per_class=20, known_classes=(0, 1)))
-    info = DatasetInfo(synthetic_raw.name, synthetic_raw.task, synthetic_raw.label_names[:2], synthetic_raw.channels,
-                       synthetic_raw.image_size, 20, 0, {"labelled": len(split.labelled)}, known_classes=(0, 1))
-    data = TrainData(split.labelled.images, split.labelled.labels, split.unlabelled_images,
-                     split.val.images, split.val.labels, info)
+    split, info, _, data = _open_set_data(synthetic_raw, (0, 1), (), 20)
     trained = create_method("mcgan", TINY, info)
     trained.fit(data, cpu_run(seed=3))
     trained.save(tmp_path)
     loaded = create_method("mcgan", TINY, info)
     loaded.load(tmp_path, torch.device("cpu"))
     assert loaded.seed == 3
+    assert len(loaded._score_cache) == 1  # the calibration's validation subset, restored rather than searched again
     val_subset = balanced_subset(LabelledImages(split.val.images, split.val.labels), TINY["validation_images_per_class"], 3)
     np.testing.assert_array_equal(loaded.scores(val_subset.images), trained.scores(val_subset.images))
     # Images it has not seen are searched afresh, from the same starting points as in training.

@@ -345,8 +345,9 @@ def write_sweep(runs: Sequence[MethodRun], metrics: Sequence[str], out_dir: Path
     write_text(out_dir / "sweep.md", markdown)
     for metric in metrics:
         for (dataset, size), methods in sweep_cells(runs, metric, reference).items():
+            drawn = _figure_rows(methods)
             curves = {label: [(float(b), cell["mean"], cell["std"]) for b, cell in per_budget.items()]
-                      for label, per_budget in methods.items() if label in _figure_rows(methods)}
+                      for label, per_budget in methods.items() if label in drawn}
             plots.budget_curves_figure(curves, METRIC_LABELS[metric], out_dir / f"{_slug(dataset)}_{size}px_{metric}.png",
                                        f"{dataset} ({size} px)")
     for varied_keys in varied:
