@@ -93,8 +93,16 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     _run(["git", "add", "-A"], repo, environment)
     _run(["git", "commit", "-qm", "tiny config"], repo, environment)
 
-    # 1. The whole pipeline on real PneumoniaMNIST.
-    _run(["dvc", "repro"], repo, environment)
+    # 1. The whole pipeline on real PneumoniaMNIST, through the benchmark that times `dvc repro -f`.
+    _run([sys.executable, "benchmarks/repro_time.py", "--quiet", "--out", str(tmp_path / "repro.json")], repo,
+         environment)
+    timing = json.loads((tmp_path / "repro.json").read_text())
+    timed = {row["stage"]: row for row in timing["stages"]}
+    assert {f"train@{method}" for method in every_method} | {"download", "split", "report"} <= set(timed)
+    assert all(row["how"] == "ran" and row["seconds"] > 0 for row in timing["stages"])
+    assert sum(row["seconds"] for row in timing["stages"]) <= timing["total_seconds"]
+    assert all(0 < timed[f"train@{method}"]["fit_seconds"] < timed[f"train@{method}"]["seconds"]
+               for method in every_method)
     for method in every_method:
         metrics = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
         assert metrics["dataset"] == "pneumoniamnist" and metrics["labels_per_class"] == 4

@@ -1,0 +1,62 @@
+"""benchmarks/repro_time.py: stage intervals from a DVC log, training seconds from the manifests, and a
+timed run of a real subprocess. (The end-to-end pipeline test runs it on a whole `dvc repro`.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("repro_time", REPO_ROOT / "benchmarks" / "repro_time.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+repro_time = _load_benchmark()
+
+DVC_LOG = [
+    (0.5, "Stage 'download' didn't change, skipping"),
+    (1.0, "Running stage 'split':"),
+    (1.1, "> python stages/split.py --params params.yaml"),
+    (4.0, "Running stage 'train@ssgan':"),
+    (9.0, "ssgan seed 0:  50%|#####     | 10/20"),
+    (20.0, "Stage 'train@resnet' is cached - skipping run, checking out outputs"),
+    (21.5, "Updating lock file 'dvc.lock'"),
+]
+
+
+def test_a_stage_lasts_until_the_next_stage_line_and_the_last_until_the_end():
+    rows = repro_time.stage_intervals(DVC_LOG, end=25.0)
+    assert [(row["stage"], row["how"]) for row in rows] == [
+        ("download", "skipped"), ("split", "ran"), ("train@ssgan", "ran"), ("train@resnet", "restored")]
+    assert [row["seconds"] for row in rows] == pytest.approx([0.5, 3.0, 16.0, 5.0])
+    assert repro_time.stage_group_seconds(rows) == pytest.approx({"download": 0.5, "split": 3.0, "train": 21.0})
+
+
+def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path):
+    (tmp_path / "models" / "ssgan").mkdir(parents=True)
+    (tmp_path / "models" / "ssgan" / "manifest.json").write_text(json.dumps({"train_seconds": {"0": 2.5, "1": 3.0}}))
+    rows = repro_time.with_training_seconds(repro_time.stage_intervals(DVC_LOG, end=25.0), tmp_path)
+    assert rows[2]["fit_seconds"] == pytest.approx(5.5)
+    assert "fit_seconds" not in rows[1]  # not a train stage
+    assert "fit_seconds" not in rows[3]  # no manifest in this folder
+    table = repro_time.markdown(rows, 25.0)
+    assert "| train@ssgan | ran | 16.0 | 5.5 |" in table and "| train | 21.0 | 84% |" in table
+
+
+def test_timed_run_stamps_lines_in_order_and_returns_the_exit_code(tmp_path: Path):
+    script = "import time; print(\"Running stage 'a':\"); time.sleep(0.3); print(\"Running stage 'b':\")"
+    lines, total, code = repro_time.timed_run([sys.executable, "-c", script], tmp_path, echo=False)
+    assert code == 0 and [line for _, line in lines] == ["Running stage 'a':", "Running stage 'b':"]
+    rows = repro_time.stage_intervals(lines, total)
+    assert rows[0]["seconds"] >= 0.25  # the sleep lies between the two lines, so the lines came unbuffered
+    _, _, failed = repro_time.timed_run([sys.executable, "-c", "raise SystemExit(3)"], tmp_path, echo=False)
+    assert failed == 3
