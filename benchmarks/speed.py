@@ -16,6 +16,9 @@ images are extra work, not data). SSLDEC runs Algorithm 1's epochs rather than t
 figure is the images/s of one training epoch over the unlabelled pool (its dominant cost).
 
     python benchmarks/speed.py --steps 300 --out reports/speed/cpu.json
+
+``--compile`` measures something else: whether ``torch.compile`` is worth offering. For each method
+the bare loop runs with eager networks and with compiled ones (each network's ``forward``), alternating.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,15 +122,26 @@ def images_per_step(method: TorchMethod, data: Any) -> int:
     return labelled + (min(method.config.batch_size, len(data.unlabelled_x)) if isinstance(method, SSGAN) else 0)
 
 
-def benchmark_step_method(name: str, values: dict, train_config: TrainConfig, data: Any, steps: int,
-                          repeats: int, device: torch.device) -> dict[str, Any]:
-    """Bare and project runs alternate ``repeats`` times; each side's median is compared, so a load
-    that comes and goes on the machine falls on both sides alike."""
+def _bare_method(name: str, values: dict, train_config: TrainConfig, data: Any, device: torch.device,
+                 compiled: bool = False) -> TorchMethod:
+    """A method with its networks and optimisers built, for the bare loop; ``compiled`` runs each
+    network's ``forward`` through ``torch.compile`` (other entry points, e.g. ``features``, stay eager)."""
     fresh = create_method(name, values, data.info)
     fresh.device = device
     fresh.networks = {key: place_network(net, device, train_config.channels_last)
                       for key, net in fresh.build_networks().items()}
+    if compiled:
+        for network in fresh.networks.values():
+            network.compile()
     fresh.optimizers = fresh.build_optimizers()
+    return fresh
+
+
+def benchmark_step_method(name: str, values: dict, train_config: TrainConfig, data: Any, steps: int,
+                          repeats: int, device: torch.device) -> dict[str, Any]:
+    """Bare and project runs alternate ``repeats`` times; each side's median is compared, so a load
+    that comes and goes on the machine falls on both sides alike."""
+    fresh = _bare_method(name, values, train_config, data, device)
     time_bare_loop(fresh, data, min(10, steps), device)  # warm-up: allocator, oneDNN kernels
     bare_runs, project_runs = [], []
     for _ in range(repeats):
@@ -141,17 +156,75 @@ def benchmark_step_method(name: str, values: dict, train_config: TrainConfig, da
             "overhead": project / bare, "bare_runs_s": bare_runs, "project_runs_s": project_runs}
 
 
-def benchmark_ssldec(values: dict, train_config: TrainConfig, data: Any, device: torch.device) -> dict[str, Any]:
+def _ssldec_epoch(values: dict, train_config: TrainConfig, data: Any, device: torch.device,
+                  compiled: bool = False) -> tuple[SSLDECTrainer, torch.Tensor, torch.Tensor]:
     method = create_method("ssldec", values, data.info)
     network = place_network(method.build_network(), device, train_config.channels_last)
+    if compiled:
+        network.compile()
     trainer = SSLDECTrainer(network, data.info.num_classes, method.config, 0, one_pixel_translation, device)
     pool = images_to_float(torch.from_numpy(data.unlabelled_x[:2048]))
     targets = torch.full((len(pool), data.info.num_classes), 1.0 / data.info.num_classes)
-    trainer.train_epoch(pool[:256], targets[:256])  # warm-up
+    return trainer, pool, targets
+
+
+def _timed(work: Callable[[], Any]) -> float:
     started = time.perf_counter()
-    trainer.train_epoch(pool, targets)
-    seconds = time.perf_counter() - started
+    work()
+    return time.perf_counter() - started
+
+
+def benchmark_ssldec(values: dict, train_config: TrainConfig, data: Any, device: torch.device) -> dict[str, Any]:
+    trainer, pool, targets = _ssldec_epoch(values, train_config, data, device)
+    trainer.train_epoch(pool[:256], targets[:256])  # warm-up
+    seconds = _timed(lambda: trainer.train_epoch(pool, targets))
     return {"method": "ssldec", "epoch_images": len(pool), "epoch_images_per_s": len(pool) / seconds}
+
+
+def benchmark_compile(name: str, values: dict, train_config: TrainConfig, data: Any, steps: int, repeats: int,
+                      device: torch.device) -> dict[str, Any]:
+    """The bare loop (SSLDEC: one epoch over 2048 pool images) with eager networks against the same
+    with ``torch.compile``d ones, alternating ``repeats`` times; the first compiled run, which compiles,
+    is timed apart."""
+    if name == "ssldec":
+        runs = {compiled: _ssldec_epoch(values, train_config, data, device, compiled) for compiled in (False, True)}
+        work = {compiled: (lambda t=trainer, p=pool, g=targets: t.train_epoch(p, g))
+                for compiled, (trainer, pool, targets) in runs.items()}
+        warm_up = {compiled: (lambda t=trainer, p=pool, g=targets: t.train_epoch(p[:256], g[:256]))
+                   for compiled, (trainer, pool, targets) in runs.items()}
+    else:
+        methods = {compiled: _bare_method(name, values, train_config, data, device, compiled)
+                   for compiled in (False, True)}
+        work = {compiled: (lambda m=method: time_bare_loop(m, data, steps, device)) for compiled, method in methods.items()}
+        warm_up = {compiled: (lambda m=method: time_bare_loop(m, data, min(10, steps), device))
+                   for compiled, method in methods.items()}
+    _timed(warm_up[False])
+    compile_seconds = _timed(warm_up[True])
+    eager_runs, compiled_runs = [], []
+    for _ in range(repeats):
+        eager_runs.append(_timed(work[False]))
+        compiled_runs.append(_timed(work[True]))
+    eager, compiled = float(np.median(eager_runs)), float(np.median(compiled_runs))
+    return {"method": name, "unit": "epoch of 2048 images" if name == "ssldec" else f"{steps} steps",
+            "compile_and_warm_up_s": compile_seconds, "eager_s": eager, "compiled_s": compiled,
+            "compiled_over_eager": compiled / eager, "eager_runs_s": eager_runs, "compiled_runs_s": compiled_runs}
+
+
+def compare_compilation(names: list[str], args: argparse.Namespace, train_config: TrainConfig, data: Any,
+                        device: torch.device, environment: dict[str, Any]) -> None:
+    results = []
+    for name in names:
+        if name != "ssldec" and not issubclass(method_class(name), TorchMethod):
+            continue
+        values = load_raw_section(args.params, f"methods.{name}")
+        results.append(benchmark_compile(name, values, train_config, data, args.steps, args.repeats, device))
+        print(json.dumps(results[-1]), flush=True)
+    print("\n| method | timed unit | eager s | compiled s | compiled / eager | compile + warm-up s |\n|---|---|---|---|---|---|")
+    for row in results:
+        print(f"| {row['method']} | {row['unit']} | {row['eager_s']:.2f} | {row['compiled_s']:.2f} | "
+              f"{row['compiled_over_eager']:.2f}x | {row['compile_and_warm_up_s']:.0f} |")
+    if args.out:
+        write_json(args.out, {"environment": environment, "compile": results})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating bare / project runs per method")
     parser.add_argument("--methods", nargs="*", help="default: methods.enabled")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument("--compile", action="store_true",
+                        help="instead: the bare loop eager against torch.compile (is compilation worth offering?)")
     args = parser.parse_args(argv)
     train_config = load_section(args.params, "train", TrainConfig)
     configure_threads(train_config.num_threads)
@@ -177,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
                    "channels_last": train_config.channels_last, "autocast": train_config.autocast,
                    "dataset": data.info.name, "image_size": data.info.image_size}
     print(json.dumps(environment))
+    if args.compile:
+        compare_compilation(names, args, train_config, data, device, environment)
+        return
     results = []
     for name in names:
         values = load_raw_section(args.params, f"methods.{name}")
