@@ -186,11 +186,12 @@ def benchmark_compile(name: str, values: dict, train_config: TrainConfig, data: 
     """The bare loop (SSLDEC: one epoch over 2048 pool images) with eager networks against the same
     with ``torch.compile``d ones, alternating ``repeats`` times; the first compiled run, which compiles,
     is timed apart."""
+    # Each entry returns the seconds of the work itself (the bare loop times itself, batches pre-drawn).
     if name == "ssldec":
         runs = {compiled: _ssldec_epoch(values, train_config, data, device, compiled) for compiled in (False, True)}
-        work = {compiled: (lambda t=trainer, p=pool, g=targets: t.train_epoch(p, g))
+        work = {compiled: (lambda t=trainer, p=pool, g=targets: _timed(lambda: t.train_epoch(p, g)))
                 for compiled, (trainer, pool, targets) in runs.items()}
-        warm_up = {compiled: (lambda t=trainer, p=pool, g=targets: t.train_epoch(p[:256], g[:256]))
+        warm_up = {compiled: (lambda t=trainer, p=pool, g=targets: _timed(lambda: t.train_epoch(p[:256], g[:256])))
                    for compiled, (trainer, pool, targets) in runs.items()}
     else:
         methods = {compiled: _bare_method(name, values, train_config, data, device, compiled)
@@ -198,12 +199,12 @@ def benchmark_compile(name: str, values: dict, train_config: TrainConfig, data: 
         work = {compiled: (lambda m=method: time_bare_loop(m, data, steps, device)) for compiled, method in methods.items()}
         warm_up = {compiled: (lambda m=method: time_bare_loop(m, data, min(10, steps), device))
                    for compiled, method in methods.items()}
-    _timed(warm_up[False])
-    compile_seconds = _timed(warm_up[True])
+    warm_up[False]()
+    compile_seconds = warm_up[True]()
     eager_runs, compiled_runs = [], []
     for _ in range(repeats):
-        eager_runs.append(_timed(work[False]))
-        compiled_runs.append(_timed(work[True]))
+        eager_runs.append(work[False]())
+        compiled_runs.append(work[True]())
     eager, compiled = float(np.median(eager_runs)), float(np.median(compiled_runs))
     return {"method": name, "unit": "epoch of 2048 images" if name == "ssldec" else f"{steps} steps",
             "compile_and_warm_up_s": compile_seconds, "eager_s": eager, "compiled_s": compiled,
