@@ -29,11 +29,11 @@ from typing import Any
 
 import torch
 
+from medssl.experiment import MANIFEST_FILE
 from medssl.io import read_json, write_json
 
 # DVC 3 logs these at INFO level, one per stage (dvc/stage/run.py, dvc/stage/__init__.py, dvc/stage/cache.py).
 STAGE_LINE = re.compile(r"^(?:Running stage|Stage) '(?P<stage>[^']+)'(?P<rest>.*)$")
-MANIFEST = Path("models") / "{method}" / "manifest.json"
 
 
 def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> list[dict[str, Any]]:
@@ -60,7 +60,7 @@ def with_training_seconds(rows: list[dict[str, Any]], repo: Path) -> list[dict[s
     """Adds ``fit_seconds`` (the manifest's train_seconds summed over seeds) to every train@ stage."""
     for row in rows:
         if row["stage"].startswith("train@"):
-            manifest = repo / str(MANIFEST).format(method=row["stage"].split("@", 1)[1])
+            manifest = repo / "models" / row["stage"].split("@", 1)[1] / MANIFEST_FILE
             if manifest.is_file():
                 row["fit_seconds"] = float(sum(read_json(manifest)["train_seconds"].values()))
     return rows
