@@ -32,8 +32,10 @@ import torch
 from medssl.experiment import MANIFEST_FILE
 from medssl.io import read_json, write_json
 
-# DVC 3 logs these at INFO level, one per stage (dvc/stage/run.py, dvc/stage/__init__.py, dvc/stage/cache.py).
-STAGE_LINE = re.compile(r"^(?:Running stage|Stage) '(?P<stage>[^']+)'(?P<rest>.*)$")
+# DVC 3 logs these at INFO level, one per stage (dvc/stage/run.py, dvc/stage/__init__.py, dvc/stage/cache.py);
+# an unchanged data source (a .dvc file, not a dvc.yaml stage) is announced without the "Stage" prefix.
+STAGE_LINE = re.compile(r"^(?:(?:Running stage|Stage) '(?P<stage>[^']+)'(?P<rest>.*)"
+                        r"|'(?P<source>[^']+)'(?P<source_rest> didn't change, skipping))$")
 
 
 def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> list[dict[str, Any]]:
@@ -46,10 +48,10 @@ def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> lis
         match = STAGE_LINE.match(line.strip())
         if not match:
             continue
-        rest = match.group("rest")
+        rest = match.group("rest") or match.group("source_rest")
         how = "ran" if line.strip().startswith("Running stage") else (
             "restored" if "is cached" in rest else "skipped")
-        rows.append({"stage": match.group("stage"), "how": how})
+        rows.append({"stage": match.group("stage") or match.group("source"), "how": how})
         starts.append(moment)
     for row, start, finish in zip(rows, starts, starts[1:] + [end], strict=True):
         row["seconds"] = finish - start

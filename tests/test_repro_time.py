@@ -23,6 +23,7 @@ def _load_benchmark():
 repro_time = _load_benchmark()
 
 DVC_LOG = [
+    (0.2, "'data/extra.dvc' didn't change, skipping"),
     (0.5, "Stage 'download' didn't change, skipping"),
     (1.0, "Running stage 'split':"),
     (1.1, "> python stages/split.py --params params.yaml"),
@@ -36,18 +37,21 @@ DVC_LOG = [
 def test_a_stage_lasts_until_the_next_stage_line_and_the_last_until_the_end():
     rows = repro_time.stage_intervals(DVC_LOG, end=25.0)
     assert [(row["stage"], row["how"]) for row in rows] == [
-        ("download", "skipped"), ("split", "ran"), ("train@ssgan", "ran"), ("train@resnet", "restored")]
-    assert [row["seconds"] for row in rows] == pytest.approx([0.5, 3.0, 16.0, 5.0])
-    assert repro_time.stage_group_seconds(rows) == pytest.approx({"download": 0.5, "split": 3.0, "train": 21.0})
+        ("data/extra.dvc", "skipped"), ("download", "skipped"), ("split", "ran"), ("train@ssgan", "ran"),
+        ("train@resnet", "restored")]
+    assert [row["seconds"] for row in rows] == pytest.approx([0.3, 0.5, 3.0, 16.0, 5.0])
+    assert repro_time.stage_group_seconds(rows) == pytest.approx(
+        {"data/extra.dvc": 0.3, "download": 0.5, "split": 3.0, "train": 21.0})
 
 
 def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path):
     (tmp_path / "models" / "ssgan").mkdir(parents=True)
     (tmp_path / "models" / "ssgan" / "manifest.json").write_text(json.dumps({"train_seconds": {"0": 2.5, "1": 3.0}}))
     rows = repro_time.with_training_seconds(repro_time.stage_intervals(DVC_LOG, end=25.0), tmp_path)
-    assert rows[2]["fit_seconds"] == pytest.approx(5.5)
-    assert "fit_seconds" not in rows[1]  # not a train stage
-    assert "fit_seconds" not in rows[3]  # no manifest in this folder
+    by_stage = {row["stage"]: row for row in rows}
+    assert by_stage["train@ssgan"]["fit_seconds"] == pytest.approx(5.5)
+    assert "fit_seconds" not in by_stage["split"]  # not a train stage
+    assert "fit_seconds" not in by_stage["train@resnet"]  # no manifest in this folder
     table = repro_time.markdown(rows, 25.0)
     assert "| train@ssgan | ran | 16.0 | 5.5 |" in table and "| train | 21.0 | 84% |" in table
 
