@@ -4,11 +4,11 @@ Runs ``dvc repro -f`` (every stage, even those up to date) in the current reposi
 DVC announces each stage. A stage's wall time runs from its "Running stage" line to the next stage's
 line (or the end), so it includes the stage's Python start-up and DVC's own work on its outputs
 (hashing, caching, the lock file). For each train stage it sets beside that the seconds the method's
-manifest records for the fits themselves (``train_seconds``, all seeds), so the difference is what the
-stage spends around the training: imports, data loading, figures, saving.
+manifest records for the fits themselves (``train_seconds``, all seeds), so the difference is what
+the stage spends around the training: imports, data loading, figures, saving.
 
     python benchmarks/repro_time.py --out reports/speed/repro_cpu.json
-    python benchmarks/repro_time.py --no-force -- train@ssgan     # arguments after -- go to dvc repro
+    python benchmarks/repro_time.py --no-force -- train@ssgan   # after --: dvc repro's arguments
 
 Output lines of DVC and of the stages are echoed as they come (``--quiet`` hides them).
 """
@@ -29,13 +29,16 @@ from typing import Any
 
 import torch
 
-from medssl.experiment import MANIFEST_FILE
-from medssl.io import read_json, write_json
+from medssl.core.io import read_json, write_json
+from medssl.pipeline.runs import MANIFEST_FILE
 
-# DVC 3 logs these at INFO level, one per stage (dvc/stage/run.py, dvc/stage/__init__.py, dvc/stage/cache.py);
-# an unchanged data source (a .dvc file, not a dvc.yaml stage) is announced without the "Stage" prefix.
-STAGE_LINE = re.compile(r"^(?:(?:Running stage|Stage) '(?P<stage>[^']+)'(?P<rest>.*)"
-                        r"|'(?P<source>[^']+)'(?P<source_rest> didn't change, skipping))$")
+# DVC 3 logs these at INFO level, one per stage (dvc/stage/run.py, dvc/stage/__init__.py,
+# dvc/stage/cache.py); an unchanged data source (a .dvc file, not a dvc.yaml stage) is announced
+# without the "Stage" prefix.
+STAGE_LINE = re.compile(
+    r"^(?:(?:Running stage|Stage) '(?P<stage>[^']+)'(?P<rest>.*)"
+    r"|'(?P<source>[^']+)'(?P<source_rest> didn't change, skipping))$"
+)
 
 
 def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> list[dict[str, Any]]:
@@ -49,8 +52,11 @@ def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> lis
         if not match:
             continue
         rest = match.group("rest") or match.group("source_rest")
-        how = "ran" if line.strip().startswith("Running stage") else (
-            "restored" if "is cached" in rest else "skipped")
+        how = (
+            "ran"
+            if line.strip().startswith("Running stage")
+            else ("restored" if "is cached" in rest else "skipped")
+        )
         rows.append({"stage": match.group("stage") or match.group("source"), "how": how})
         starts.append(moment)
     for row, start, finish in zip(rows, starts, starts[1:] + [end], strict=True):
@@ -59,7 +65,7 @@ def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> lis
 
 
 def with_training_seconds(rows: list[dict[str, Any]], repo: Path) -> list[dict[str, Any]]:
-    """Adds ``fit_seconds`` (the manifest's train_seconds summed over seeds) to every train@ stage."""
+    """Adds ``fit_seconds`` (train_seconds summed over seeds) to every train@ stage."""
     for row in rows:
         if row["stage"].startswith("train@"):
             manifest = repo / "models" / row["stage"].split("@", 1)[1] / MANIFEST_FILE
@@ -77,16 +83,24 @@ def stage_group_seconds(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
     return groups
 
 
-def timed_run(command: list[str], cwd: Path, echo: bool,
-              clock: Callable[[], float] = time.perf_counter) -> tuple[list[tuple[float, str]], float, int]:
-    """Runs ``command``, stamping each output line (stdout and stderr merged) with ``clock``; returns
-    the stamped lines, the wall seconds and the exit code."""
+def timed_run(
+    command: list[str], cwd: Path, echo: bool, clock: Callable[[], float] = time.perf_counter
+) -> tuple[list[tuple[float, str]], float, int]:
+    """Runs ``command``, stamping each output line (stdout and stderr merged) with ``clock``;
+    returns the stamped lines, the wall seconds and the exit code."""
     # Unbuffered, so DVC's stage lines arrive when they are logged rather than when a buffer fills.
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
     started = clock()
     lines: list[tuple[float, str]] = []
-    with subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, bufsize=1) as process:
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    ) as process:
         assert process.stdout is not None
         for line in process.stdout:
             lines.append((clock() - started, line.rstrip("\n")))
@@ -98,23 +112,39 @@ def timed_run(command: list[str], cwd: Path, echo: bool,
 
 def markdown(rows: list[dict[str, Any]], total: float) -> str:
     table = ["| stage | how | wall s | fit s (manifest) |", "|---|---|---|---|"]
-    table += [f"| {row['stage']} | {row['how']} | {row['seconds']:.1f} | "
-              + (f"{row['fit_seconds']:.1f}" if "fit_seconds" in row else "") + " |" for row in rows]
+    table += [
+        f"| {row['stage']} | {row['how']} | {row['seconds']:.1f} | "
+        + (f"{row['fit_seconds']:.1f}" if "fit_seconds" in row else "")
+        + " |"
+        for row in rows
+    ]
     table.append(f"| **total** | | **{total:.1f}** | |")
     groups = stage_group_seconds(rows)
     table += ["", "| kind of stage | wall s | share |", "|---|---|---|"]
-    table += [f"| {group} | {seconds:.1f} | {seconds / total:.0%} |"
-              for group, seconds in sorted(groups.items(), key=lambda item: -item[1])]
+    table += [
+        f"| {group} | {seconds:.1f} | {seconds / total:.0%} |"
+        for group, seconds in sorted(groups.items(), key=lambda item: -item[1])
+    ]
     return "\n".join(table)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repo", type=Path, default=Path("."), help="the DVC project (default: here)")
-    parser.add_argument("--no-force", action="store_true", help="plain `dvc repro`: up-to-date stages are skipped")
-    parser.add_argument("--quiet", action="store_true", help="do not echo DVC's and the stages' output")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--repo", type=Path, default=Path("."), help="the DVC project (default: here)"
+    )
+    parser.add_argument(
+        "--no-force", action="store_true", help="plain `dvc repro`: up-to-date stages are skipped"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="do not echo DVC's and the stages' output"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the timings as JSON here")
-    parser.add_argument("dvc_args", nargs="*", help="after --: more arguments for dvc repro (targets, ...)")
+    parser.add_argument(
+        "dvc_args", nargs="*", help="after --: more arguments for dvc repro (targets, ...)"
+    )
     args = parser.parse_args(argv)
     command = ["dvc", "repro", *([] if args.no_force else ["-f"]), *args.dvc_args]
     lines, total, code = timed_run(command, args.repo, echo=not args.quiet)
@@ -122,14 +152,27 @@ def main(argv: list[str] | None = None) -> None:
         tail = "\n".join(line for _, line in lines[-30:])
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}:\n{tail}")
     rows = with_training_seconds(stage_intervals(lines, total), args.repo)
-    environment = {"command": " ".join(command), "torch": torch.__version__, "cuda": torch.cuda.is_available(),
-                   "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-                   "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""), "python": sys.version.split()[0]}
+    environment = {
+        "command": " ".join(command),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
+        "python": sys.version.split()[0],
+    }
     print(json.dumps(environment))
     print(markdown(rows, total))
     if args.out:
-        write_json(args.out, {"environment": environment, "total_seconds": total, "stages": rows,
-                              "stage_groups": stage_group_seconds(rows)})
+        write_json(
+            args.out,
+            {
+                "environment": environment,
+                "total_seconds": total,
+                "stages": rows,
+                "stage_groups": stage_group_seconds(rows),
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """SSLDEC on two half-moons (Enguehard et al. 2019, Sec. IV-C and Figure 4).
 
 1000 points from scikit-learn's make_moons(noise=0.1), 4 labelled points per moon, an MLP of 4 dense
-layers of 10 ReLU units + a dense layer of 2 + the Student-t clustering layer. Prints the accuracy on
-all 1000 points after labelled-only training and after SSLDEC, mean ± std over the labelled draws,
-and saves the decision boundaries (the paper's Figure 4) of the worst and the best draw.
+layers of 10 ReLU units + a dense layer of 2 + the Student-t clustering layer. Prints the accuracy
+on all 1000 points after labelled-only training and after SSLDEC, mean ± std over the labelled
+draws, and saves the decision boundaries (the paper's Figure 4) of the worst and the best draw.
 
     python benchmarks/two_moons.py --seeds 10 --out plots/two_moons
 """
@@ -22,16 +22,17 @@ import torch
 from sklearn.datasets import make_moons
 from torch import nn
 
-from medssl import plots
-from medssl.dec import SSLDECConfig, SSLDECTrainer
-from medssl.models.clustering import StudentTClustering
-from medssl.device import seed_everything
-from medssl.io import write_json
+from medssl.core import plots
+from medssl.core.config import build_config, load_params, section
+from medssl.core.device import seed_everything
+from medssl.core.io import write_json
+from medssl.methods.ssldec.algorithm import SSLDECConfig, SSLDECTrainer
+from medssl.methods.ssldec.clustering import StudentTClustering
 
 NUM_POINTS, NOISE, LABELLED_PER_MOON = 1000, 0.1, 4
-# The paper gives no schedule for this experiment. Its image schedule (100 pre-training epochs, i.e. 100
-# steps on 8 points, then lr 1e-4) leaves this MLP predicting one class for most draws, so: pre-train
-# for 1000 epochs, and let the rounds move the boundary at lr 1e-3 for up to 200 rounds.
+# The paper gives no schedule for this experiment. Its image schedule (100 pre-training epochs, i.e.
+# 100 steps on 8 points, then lr 1e-4) leaves this MLP predicting one class for most draws, so:
+# pre-train for 1000 epochs, and let the rounds move the boundary at lr 1e-3 for up to 200 rounds.
 MOONS_DEFAULTS = {"pretrain_epochs": 1000, "learning_rate": 1e-3, "max_rounds": 200}
 
 
@@ -45,8 +46,9 @@ def moons_network() -> nn.Sequential:
 
 
 def labelled_draw(points: np.ndarray, labels: np.ndarray, seed: int, spread: bool) -> np.ndarray:
-    """4 labelled points per moon: uniformly at random, or (``spread``) one at random from each quarter
-    of the moon's horizontal extent, the "fairly distributed" draw the paper says its 99.8 % needs."""
+    """4 labelled points per moon: uniformly at random, or (``spread``) one at random from each
+    quarter of the moon's horizontal extent, the "fairly distributed" draw the paper says its 99.8 %
+    needs."""
     rng = np.random.default_rng(seed)
     chosen = []
     for moon in (0, 1):
@@ -63,8 +65,9 @@ def accuracy(trainer: SSLDECTrainer, points: torch.Tensor, labels: np.ndarray) -
     return float((trainer.predict(points).argmax(dim=1).numpy() == labels).mean())
 
 
-def run_draw(points: torch.Tensor, labels: np.ndarray, seed: int, config: SSLDECConfig, spread: bool
-             ) -> tuple[dict[str, float], nn.Module, nn.Module, np.ndarray]:
+def run_draw(
+    points: torch.Tensor, labels: np.ndarray, seed: int, config: SSLDECConfig, spread: bool
+) -> tuple[dict[str, float], nn.Module, nn.Module, np.ndarray]:
     labelled = labelled_draw(points.numpy(), labels, seed, spread)
     unlabelled = np.setdiff1d(np.arange(len(points)), labelled)
     seed_everything(seed)
@@ -80,8 +83,13 @@ def run_draw(points: torch.Tensor, labels: np.ndarray, seed: int, config: SSLDEC
 
     trainer.fit(labelled_x, labelled_y, points[unlabelled], after_each)
     supervised_model, supervised = snapshots["model"], snapshots["accuracy"]
-    result = {"seed": seed, "labelled_only_accuracy": supervised, "ssldec_accuracy": accuracy(trainer, points, labels),
-              "rounds": len(trainer.history.rounds), "ssldec_seconds": time.perf_counter() - snapshots["started"]}
+    result = {
+        "seed": seed,
+        "labelled_only_accuracy": supervised,
+        "ssldec_accuracy": accuracy(trainer, points, labels),
+        "rounds": len(trainer.history.rounds),
+        "ssldec_seconds": time.perf_counter() - snapshots["started"],
+    }
     return result, supervised_model, trainer.model, labelled
 
 
@@ -94,8 +102,15 @@ def boundary_grid(model: nn.Module, points: np.ndarray, steps: int = 200) -> tup
     return xs, ys, model(grid)[:, 1].numpy().reshape(xs.shape)
 
 
-def boundary_figure(points: np.ndarray, labels: np.ndarray, labelled: np.ndarray, models: dict[str, nn.Module],
-                    accuracies: dict[str, float], path: Path, title: str) -> None:
+def boundary_figure(
+    points: np.ndarray,
+    labels: np.ndarray,
+    labelled: np.ndarray,
+    models: dict[str, nn.Module],
+    accuracies: dict[str, float],
+    path: Path,
+    title: str,
+) -> None:
     figure, axes = plots.plt.subplots(1, len(models) + 1, figsize=(4.2 * (len(models) + 1), 3.8))
     axes[0].scatter(*points.T, s=4, c="tab:blue", label="unlabelled")
     axes[0].scatter(*points[labelled].T, s=40, c="tab:orange", edgecolors="k", label="labelled")
@@ -111,43 +126,106 @@ def boundary_figure(points: np.ndarray, labels: np.ndarray, labelled: np.ndarray
     plots.save_figure(figure, path)
 
 
+def moons_config(args: argparse.Namespace) -> SSLDECConfig:
+    """The pipeline's SSLDEC settings (params.yaml), this experiment's schedule, then the command
+    line's."""
+    algorithm_fields = {field.name for field in dataclasses.fields(SSLDECConfig)}
+    values = {
+        key: value
+        for key, value in section(load_params(args.params), "methods.ssldec").items()
+        if key in algorithm_fields
+    }
+    values.update(MOONS_DEFAULTS)
+    values.update(
+        {
+            name: getattr(args, name)
+            for name in algorithm_fields
+            if getattr(args, name, None) is not None
+        }
+    )
+    return build_config(SSLDECConfig, values, "two moons")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=10, help="labelled draws 0..N-1")
     parser.add_argument("--data-seed", type=int, default=0, help="random_state of make_moons")
     parser.add_argument("--out", type=Path, default=Path("plots/two_moons"))
-    parser.add_argument("--spread", action="store_true",
-                        help="draw one labelled point from each quarter of each moon (default: uniformly at random)")
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="one labelled point from each quarter of each moon (default: uniformly at random)",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params.yaml"),
+        help="Algorithm 1's settings: its methods.ssldec, with this experiment's own above",
+    )
     for field in dataclasses.fields(SSLDECConfig):
         if field.type in ("int", "float"):
-            parser.add_argument(f"--{field.name.replace('_', '-')}", type=int if field.type == "int" else float,
-                                default=MOONS_DEFAULTS.get(field.name, field.default))
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                type=int if field.type == "int" else float,
+                default=None,
+            )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # tiny network: threads only add overhead
-    config = SSLDECConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SSLDECConfig)
-                             if hasattr(args, f.name)})
+    config = moons_config(args)
     points_np, labels = make_moons(NUM_POINTS, noise=NOISE, random_state=args.data_seed)
     points = torch.as_tensor(points_np, dtype=torch.float32)
     results, drawn = [], []
     for seed in range(args.seeds):
-        result, supervised_model, ssldec_model, labelled = run_draw(points, labels, seed, config, args.spread)
+        result, supervised_model, ssldec_model, labelled = run_draw(
+            points, labels, seed, config, args.spread
+        )
         results.append(result)
         print(json.dumps(result))
         drawn.append((result, supervised_model, ssldec_model, labelled))
-    # The worst and the best draw after SSLDEC, so the figure shows the spread, not a chosen example.
+    # The worst and the best draw after SSLDEC, so the figure shows the spread, not a chosen
+    # example.
     by_accuracy = sorted(drawn, key=lambda run: run[0]["ssldec_accuracy"])
-    for tag, (result, supervised_model, ssldec_model, labelled) in (("worst", by_accuracy[0]), ("best", by_accuracy[-1])):
-        boundary_figure(points_np, labels, labelled, {"labelled only": supervised_model, "SSLDEC": ssldec_model},
-                        {"labelled only": result["labelled_only_accuracy"], "SSLDEC": result["ssldec_accuracy"]},
-                        args.out / f"two_moons_boundaries_{tag}_draw.png", f"draw {result['seed']} ({tag} after SSLDEC)")
-    summary = {key: {"mean": float(np.mean([r[key] for r in results])), "std": float(np.std([r[key] for r in results], ddof=1))}
-               for key in ("labelled_only_accuracy", "ssldec_accuracy", "rounds")}
-    write_json(args.out / "two_moons.json", {"config": dataclasses.asdict(config), "spread": args.spread,
-                                             "summary": summary, "runs": results})
-    print(f"labelled only: {100 * summary['labelled_only_accuracy']['mean']:.1f} ± "
-          f"{100 * summary['labelled_only_accuracy']['std']:.1f} %;  SSLDEC: "
-          f"{100 * summary['ssldec_accuracy']['mean']:.1f} ± {100 * summary['ssldec_accuracy']['std']:.1f} % "
-          f"over {args.seeds} labelled draws (paper: 99.8 %)")
+    for tag, (result, supervised_model, ssldec_model, labelled) in (
+        ("worst", by_accuracy[0]),
+        ("best", by_accuracy[-1]),
+    ):
+        boundary_figure(
+            points_np,
+            labels,
+            labelled,
+            {"labelled only": supervised_model, "SSLDEC": ssldec_model},
+            {
+                "labelled only": result["labelled_only_accuracy"],
+                "SSLDEC": result["ssldec_accuracy"],
+            },
+            args.out / f"two_moons_boundaries_{tag}_draw.png",
+            f"draw {result['seed']} ({tag} after SSLDEC)",
+        )
+    summary = {
+        key: {
+            "mean": float(np.mean([r[key] for r in results])),
+            "std": float(np.std([r[key] for r in results], ddof=1)),
+        }
+        for key in ("labelled_only_accuracy", "ssldec_accuracy", "rounds")
+    }
+    write_json(
+        args.out / "two_moons.json",
+        {
+            "config": dataclasses.asdict(config),
+            "spread": args.spread,
+            "summary": summary,
+            "runs": results,
+        },
+    )
+    print(
+        f"labelled only: {100 * summary['labelled_only_accuracy']['mean']:.1f} ± "
+        f"{100 * summary['labelled_only_accuracy']['std']:.1f} %;  SSLDEC: "
+        f"{100 * summary['ssldec_accuracy']['mean']:.1f} ± "
+        f"{100 * summary['ssldec_accuracy']['std']:.1f} % "
+        f"over {args.seeds} labelled draws (paper: 99.8 %)"
+    )
 
 
 if __name__ == "__main__":

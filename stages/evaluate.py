@@ -1,13 +1,14 @@
-"""evaluate stage: test-split metrics of one method, mean ± std over its seeds, with ROC and confusion plots."""
+"""evaluate stage: test-split metrics of one method, mean ± std over its seeds, with ROC and
+confusion plots."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from medssl.cli import run_stage
-from medssl.experiment import evaluate_method
-from medssl.metrics import HEADLINE_METRICS
+from medssl.core.cli import run_stage
+from medssl.core.metrics import HEADLINE_METRICS
+from medssl.pipeline.evaluate import evaluate_method
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,12 +16,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", required=True)
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--metrics", type=Path, required=True, help="output JSON, e.g. metrics/methods/<method>.json")
-    parser.add_argument("--plots", type=Path, required=True, help="output folder, e.g. plots/eval/<method>")
+    parser.add_argument(
+        "--metrics",
+        type=Path,
+        required=True,
+        help="output JSON, e.g. metrics/methods/<method>.json",
+    )
+    parser.add_argument(
+        "--plots", type=Path, required=True, help="output folder, e.g. plots/eval/<method>"
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
-    metrics = evaluate_method(args.method, args.models, args.prepared, args.metrics, args.plots, args.device)
-    scores = (f"test {m} {metrics['test'][m]['mean']:.4f} ± {metrics['test'][m]['std']:.4f}" for m in HEADLINE_METRICS)
+    metrics = evaluate_method(
+        args.method, args.models, args.prepared, args.metrics, args.plots, args.device
+    )
+    scores = (
+        f"test {m} {metrics['test'][m]['mean']:.4f} ± {metrics['test'][m]['std']:.4f}"
+        for m in HEADLINE_METRICS
+    )
     print(f"{args.method}: " + ", ".join(scores))
 
 

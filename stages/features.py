@@ -1,14 +1,14 @@
-"""features stage: train the ResNet-20 on the labelled images (PLAB-GAN eq. 1 objective), embed every image."""
+"""features stage: train the ResNet-20 on the labelled images (PLAB-GAN eq. 1 objective), embed
+every image."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from medssl.cli import load_section, run_stage
-from medssl.features import FeaturesConfig
-from medssl.pseudo_labelling import train_feature_extractor
-from medssl.training import TrainConfig
+from medssl.core.cli import load_section, run_stage
+from medssl.pipeline.features import FeaturesConfig, train_feature_extractor
+from medssl.pipeline.runs import TrainConfig
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from medssl.cli import load_raw_section, run_stage
-from medssl.report import build_report
+from medssl.core.cli import load_raw_section, run_stage
+from medssl.pipeline.report import build_report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +18,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cluster-metrics", type=Path, default=Path("metrics/cluster.json"))
     args = parser.parse_args(argv)
     methods = load_raw_section(args.params, "methods")["enabled"]
-    print(build_report(methods, args.metrics_dir, args.markdown, args.figure, args.cluster_metrics), end="")
+    print(
+        build_report(methods, args.metrics_dir, args.markdown, args.figure, args.cluster_metrics),
+        end="",
+    )
 
 
 if __name__ == "__main__":

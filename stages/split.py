@@ -1,5 +1,6 @@
-"""split stage: labels_per_class labelled images per class, the rest of train unlabelled, official val/test.
-For a fundus (patch) dataset: images split by disease, cut into patch sets (medssl.data.patches).
+"""split stage: labels_per_class labelled images per class, the rest of train unlabelled, official
+val/test. For a fundus (patch) dataset: images split by disease, cut into patch sets
+(medssl.data.patches).
 
 The unlabelled pool's true labels go to --hidden, a folder only evaluation reads.
 """
@@ -9,13 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from medssl.cli import load_section, run_stage
-from medssl.data.prepared import write_split
+from medssl.core.cli import load_section, run_stage
+from medssl.core.errors import ConfigError
 from medssl.data.catalog import FUNDUS
 from medssl.data.patches import write_patch_split
 from medssl.data.sources import DataConfig, load_fundus_raw, load_raw
-from medssl.data.split import SplitConfig, make_split
-from medssl.errors import ConfigError
+from medssl.data.split import SplitConfig, make_split, write_split
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,12 +29,18 @@ def main(argv: list[str] | None = None) -> None:
     split_config = load_section(args.params, "split", SplitConfig)
     if data_config.name == FUNDUS:
         if split_config.val_images_per_class or split_config.test_images_per_class:
-            raise ConfigError("split.val_images_per_class and test_images_per_class do not apply to fundus "
-                              "images (their val/test split is data.fundus's); set them to 0")
-        info = write_patch_split(load_fundus_raw(args.raw), data_config, split_config, args.prepared, args.hidden)
+            raise ConfigError(
+                "split.val_images_per_class and test_images_per_class do not apply to fundus "
+                "images (their val/test split is data.fundus's); set them to 0"
+            )
+        info = write_patch_split(
+            load_fundus_raw(args.raw), data_config, split_config, args.prepared, args.hidden
+        )
     else:
         raw = load_raw(data_config, args.raw)
-        info = write_split(make_split(raw, split_config), raw, split_config, args.prepared, args.hidden)
+        info = write_split(
+            make_split(raw, split_config), raw, split_config, args.prepared, args.hidden
+        )
     print(f"{info.name}: " + ", ".join(f"{count} {part}" for part, count in info.counts.items()))
 
 

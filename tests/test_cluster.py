@@ -1,4 +1,5 @@
-"""Pseudo-labelling: weighted distances, nearest centre, constrained k-means, the report, the features network."""
+"""Pseudo-labelling: weighted distances, nearest centre, constrained k-means, the report, the
+features network."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from medssl.cluster import ClusterConfig, assign_pseudo_labels, pseudo_label_report, weighted_squared_distances
+from conftest import config_from_params, cpu_run, method_values
+from medssl.core.errors import ConfigError
 from medssl.data.prepared import PseudoLabels
-from medssl.errors import ConfigError
-from medssl.features import FeatureExtractor, FeaturesConfig
-from medssl.methods import create_method
-from conftest import cpu_run
+from medssl.methods.registry import create_method
+from medssl.pipeline.cluster import ClusterConfig, assign_pseudo_labels, weighted_squared_distances
+from medssl.pipeline.cluster_report import pseudo_label_report
+from medssl.pipeline.features import FeatureExtractor, FeaturesConfig
 
 
 def test_weighted_distances_match_the_definition():
@@ -28,9 +29,13 @@ def test_weighted_distances_match_the_definition():
 def test_feature_weights_change_which_centre_is_nearest():
     labelled = np.array([[0.0, 0.0], [4.0, 1.0]])
     point = np.array([[2.5, 0.0]])  # nearer class 1 along d0, nearer class 0 along d1
-    config = ClusterConfig(kmeans_iterations=0)
-    even, _ = assign_pseudo_labels(labelled, np.array([0, 1]), point, np.array([1.0, 1.0]), 2, config)
-    ignore_d0, _ = assign_pseudo_labels(labelled, np.array([0, 1]), point, np.array([0.01, 1.0]), 2, config)
+    config = config_from_params(ClusterConfig, "cluster", kmeans_iterations=0)
+    even, _ = assign_pseudo_labels(
+        labelled, np.array([0, 1]), point, np.array([1.0, 1.0]), 2, config
+    )
+    ignore_d0, _ = assign_pseudo_labels(
+        labelled, np.array([0, 1]), point, np.array([0.01, 1.0]), 2, config
+    )
     assert even.labels.tolist() == [1] and ignore_d0.labels.tolist() == [0]
 
 
@@ -39,12 +44,30 @@ def test_constrained_kmeans_moves_centres_towards_the_pool_and_keeps_class_ident
     # One labelled image per class sits at the edge of its true cluster.
     labelled, labels = np.array([[-1.0, 0.0], [1.0, 0.0]]), np.array([0, 1])
     truth = np.repeat([0, 1], 200)
-    pool = np.where(truth[:, None] == 0, [-3.0, 0.0], [3.0, 0.0]) + rng.normal(0, 0.8, size=(400, 2))
+    pool = np.where(truth[:, None] == 0, [-3.0, 0.0], [3.0, 0.0]) + rng.normal(
+        0, 0.8, size=(400, 2)
+    )
     pool[:20, 0] += 1.9  # a few class-0 images drift over the labelled midpoint
-    nearest, _ = assign_pseudo_labels(labelled, labels, pool, np.ones(2), 2, ClusterConfig(kmeans_iterations=0))
-    refined, centres = assign_pseudo_labels(labelled, labels, pool, np.ones(2), 2, ClusterConfig(kmeans_iterations=10))
+    nearest, _ = assign_pseudo_labels(
+        labelled,
+        labels,
+        pool,
+        np.ones(2),
+        2,
+        config_from_params(ClusterConfig, "cluster", kmeans_iterations=0),
+    )
+    refined, centres = assign_pseudo_labels(
+        labelled,
+        labels,
+        pool,
+        np.ones(2),
+        2,
+        config_from_params(ClusterConfig, "cluster", kmeans_iterations=10),
+    )
     assert (refined.labels == truth).mean() >= (nearest.labels == truth).mean()
-    assert centres[0, 0] < -2 and centres[1, 0] > 2  # the centres moved out to the clusters, in order
+    assert (
+        centres[0, 0] < -2 and centres[1, 0] > 2
+    )  # the centres moved out to the clusters, in order
     assert np.all((refined.confidence >= 0.5) & (refined.confidence <= 1.0))
 
 
@@ -58,24 +81,39 @@ def test_report_counts_only_images_with_a_known_label():
 
 
 def test_feature_extractor_learns_and_embeds(synthetic_train_data):
-    extractor = FeatureExtractor(FeaturesConfig(iterations=60, batch_size=16), synthetic_train_data.info)
+    extractor = FeatureExtractor(
+        config_from_params(FeaturesConfig, "features", iterations=60, batch_size=16),
+        synthetic_train_data.info,
+    )
     extractor.fit(synthetic_train_data, cpu_run(eval_every=20))
     embedded = extractor.embed(synthetic_train_data.val_x)
     assert embedded.shape == (len(synthetic_train_data.val_x), 64)
     assert np.all(extractor.feature_weights() > 0)
-    accuracy = np.mean(extractor.predict_proba(synthetic_train_data.val_x).argmax(1) == synthetic_train_data.val_y)
-    assert accuracy >= 0.8, f"the eq. 1 classifier reached only {accuracy:.2f} on the synthetic task"
+    accuracy = np.mean(
+        extractor.predict_proba(synthetic_train_data.val_x).argmax(1) == synthetic_train_data.val_y
+    )
+    assert accuracy >= 0.8, (
+        f"the eq. 1 classifier reached only {accuracy:.2f} on the synthetic task"
+    )
 
 
 def test_missing_pretrained_weights_are_a_config_error(synthetic_train_data, tmp_path: Path):
-    extractor = FeatureExtractor(FeaturesConfig(pretrained_weights=str(tmp_path / "none.pt")), synthetic_train_data.info)
+    extractor = FeatureExtractor(
+        config_from_params(
+            FeaturesConfig, "features", pretrained_weights=str(tmp_path / "none.pt")
+        ),
+        synthetic_train_data.info,
+    )
     with pytest.raises(ConfigError, match="none.pt' does not exist"):
         extractor.build_networks()
 
 
 def test_plabgan_uses_only_confident_pseudo_labels(synthetic_train_data):
-    method = create_method("plabgan", {"pseudo_label_threshold": 0.8, "pseudo_label_weight": 0.5},
-                           synthetic_train_data.info)
+    method = create_method(
+        "plabgan",
+        method_values("plabgan", pseudo_label_threshold=0.8, pseudo_label_weight=0.5),
+        synthetic_train_data.info,
+    )
     labels, weights = method.unlabelled_targets(synthetic_train_data)
     confident = synthetic_train_data.pseudo_labels.confidence >= 0.8
     np.testing.assert_array_equal(labels, synthetic_train_data.pseudo_labels.labels)

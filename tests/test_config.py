@@ -1,13 +1,20 @@
+import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
 
-from medssl.config import build_config, load_params, section
-from medssl.data.sources import DataConfig
-from medssl.errors import ConfigError
-from medssl.methods.registry import method_config
-from medssl.training import TrainConfig
 from conftest import REPO_ROOT
+from medssl.core.config import build_config, load_params, section
+from medssl.core.errors import ConfigError
+from medssl.data.fundus import FundusConfig
+from medssl.data.image_folder import ImageFolderConfig
+from medssl.data.sources import DataConfig
+from medssl.data.split import SplitConfig
+from medssl.data.synthetic import SyntheticConfig
+from medssl.methods.registry import available_methods, method_class, method_config
+from medssl.pipeline.cluster import ClusterConfig
+from medssl.pipeline.features import FeaturesConfig
+from medssl.pipeline.runs import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,9 @@ def test_nested_sections_and_lists_are_built():
 
 
 def test_misspelt_key_is_named_with_the_expected_keys():
-    with pytest.raises(ConfigError, match=r"outer.inner: unknown key\(s\) rat; expected some of rate"):
+    with pytest.raises(
+        ConfigError, match=r"outer.inner: unknown key\(s\) rat; expected some of rate"
+    ):
         build_config(Outer, {"count": 1, "inner": {"rat": 0.2}}, "outer")
 
 
@@ -44,12 +53,41 @@ def test_missing_required_key_and_wrong_type_are_errors():
 
 def test_the_project_params_file_parses_into_every_config():
     params = load_params(REPO_ROOT / "params.yaml")
-    build_config(DataConfig, section(params, "data"), "data")
-    build_config(TrainConfig, section(params, "train"), "train")
-    for name in params["methods"]["enabled"]:
+    for config_class, name in (
+        (DataConfig, "data"),
+        (SplitConfig, "split"),
+        (FeaturesConfig, "features"),
+        (ClusterConfig, "cluster"),
+        (TrainConfig, "train"),
+    ):
+        build_config(config_class, section(params, name), name)
+    for name in available_methods():
         method_config(name, section(params, f"methods.{name}"))
 
 
 def test_unknown_method_lists_registered_ones():
     with pytest.raises(ConfigError, match="unknown method 'svm'; registered methods: .*pca_svm"):
         method_config("svm", {})
+
+
+def test_no_config_class_has_defaults_of_its_own():
+    """params.yaml is the one place defaults live: a config class's default could drift from it."""
+    classes = [
+        DataConfig,
+        SplitConfig,
+        FeaturesConfig,
+        ClusterConfig,
+        TrainConfig,
+        FundusConfig,
+        ImageFolderConfig,
+        SyntheticConfig,
+    ]
+    classes += [method_class(name).config_class for name in available_methods()]
+    with_defaults = sorted(
+        f"{config.__name__}.{field.name}"
+        for config in classes
+        for field in dataclasses.fields(config)
+        if field.default is not dataclasses.MISSING
+        or field.default_factory is not dataclasses.MISSING
+    )
+    assert not with_defaults, f"config fields with a default outside params.yaml: {with_defaults}"

@@ -7,8 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from medssl.dec import balanced_subset, kl_divergence, one_pixel_translation, target_distribution
-from medssl.models.clustering import StudentTClustering
+from medssl.methods.ssldec.algorithm import (
+    balanced_subset,
+    kl_divergence,
+    one_pixel_translation,
+    target_distribution,
+)
+from medssl.methods.ssldec.clustering import StudentTClustering
 
 
 def test_student_t_assignments_match_eq1_by_hand():
@@ -22,8 +27,8 @@ def test_student_t_assignments_match_eq1_by_hand():
 
 def test_target_distribution_matches_eq2_by_hand():
     q = torch.tensor([[0.75, 0.25], [0.5, 0.5]])
-    f = q.sum(dim=0)  # 1.25, 0.75
-    first = torch.tensor([0.75 ** 2 / 1.25, 0.25 ** 2 / 0.75])
+    # cluster frequencies f = q.sum(dim=0) = (1.25, 0.75)
+    first = torch.tensor([0.75**2 / 1.25, 0.25**2 / 0.75])
     second = torch.tensor([0.25 / 1.25, 0.25 / 0.75])
     expected = torch.stack([first / first.sum(), second / second.sum()])
     assert torch.allclose(target_distribution(q), expected)
@@ -48,7 +53,9 @@ def test_autograd_gradients_match_eq4():
 def test_kl_with_one_hot_targets_is_the_cross_entropy():
     q = torch.softmax(torch.tensor([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]]), dim=1)
     labels = torch.tensor([1, 2])
-    assert torch.allclose(kl_divergence(F.one_hot(labels, 3).float(), q), F.nll_loss(q.log(), labels))
+    assert torch.allclose(
+        kl_divergence(F.one_hot(labels, 3).float(), q), F.nll_loss(q.log(), labels)
+    )
 
 
 def test_balanced_subset_takes_the_rarest_class_count_of_each_class():

@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from conftest import REPO_ROOT, data_config, params_section
+from medssl.core.errors import ConfigError, DataError, UnknownDatasetError
 from medssl.data import catalog
 from medssl.data.catalog import RemoteFile, dataset_spec, remote_files
 from medssl.data.download import fetch_file, mirror_folders
-from medssl.data.sources import DataConfig, acquire, load_raw
-from medssl.errors import ConfigError, DataError, UnknownDatasetError
-from conftest import REPO_ROOT
+from medssl.data.sources import acquire, load_raw
 
 PAYLOAD = b"official dataset bytes " * 400
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
@@ -62,7 +63,9 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/file.bin"
 
 
-def remote(urls: tuple[str, ...] = (), md5: str = PAYLOAD_MD5, size: int | None = None) -> RemoteFile:
+def remote(
+    urls: tuple[str, ...] = (), md5: str = PAYLOAD_MD5, size: int | None = None
+) -> RemoteFile:
     return RemoteFile("sub/file.bin", urls, md5, size)
 
 
@@ -73,7 +76,9 @@ def test_download_verifies_md5_and_lands_atomically(server: str, tmp_path: Path)
 
 
 def test_truncated_download_is_reported_and_leaves_nothing(server: str, tmp_path: Path):
-    with pytest.raises(DataError, match=r"download of sub/file.bin from .* stopped after \d+ (of \d+ )?bytes"):
+    with pytest.raises(
+        DataError, match=r"download of sub/file.bin from .* stopped after \d+ (of \d+ )?bytes"
+    ):
         fetch_file(remote((f"{server}/truncated.bin",)), tmp_path / "raw")
     assert not (tmp_path / "raw" / "sub" / "file.bin").exists()
     assert list((tmp_path / "raw" / "sub").iterdir()) == []
@@ -98,7 +103,9 @@ def test_corrupt_mirror_copy_is_an_error_naming_the_file(tmp_path: Path):
     mirror = tmp_path / "mirror"
     (mirror / "sub").mkdir(parents=True)
     (mirror / "sub" / "file.bin").write_bytes(PAYLOAD[:-1] + b"!")
-    with pytest.raises(DataError, match=rf"mirror copy {mirror}/sub/file.bin has MD5 .* expected {PAYLOAD_MD5}"):
+    with pytest.raises(
+        DataError, match=rf"mirror copy {mirror}/sub/file.bin has MD5 .* expected {PAYLOAD_MD5}"
+    ):
         fetch_file(remote((_closed_port_url(),)), tmp_path / "raw", [mirror])
 
 
@@ -138,8 +145,21 @@ def test_unknown_dataset_lists_the_known_ones():
         dataset_spec("pneumonia")
     message = str(raised.value)
     assert message.startswith("unknown dataset 'pneumonia'; known datasets: ")
-    for name in ("pneumoniamnist", "breastmnist", "retinamnist", "chestmnist", "pathmnist", "bloodmnist",
-                 "dermamnist", "octmnist", "organamnist", "mnist", "fashion-mnist", "image_folder", "synthetic"):
+    for name in (
+        "pneumoniamnist",
+        "breastmnist",
+        "retinamnist",
+        "chestmnist",
+        "pathmnist",
+        "bloodmnist",
+        "dermamnist",
+        "octmnist",
+        "organamnist",
+        "mnist",
+        "fashion-mnist",
+        "image_folder",
+        "synthetic",
+    ):
         assert name in message
 
 
@@ -152,27 +172,46 @@ def test_catalogue_entries_are_https_with_md5s():
     for spec in catalog.DATASETS.values():
         for files in spec.files_by_image_size.values():
             for file in files:
-                assert len(file.md5) == 32 and all(url.startswith("https://") for url in file.urls), file
+                assert len(file.md5) == 32 and all(
+                    url.startswith("https://") for url in file.urls
+                ), file
         assert len(spec.label_names) >= 2 and spec.channels in (1, 3)
     assert set(dataset_spec("pneumoniamnist").image_sizes) == {28, 64, 128, 224}
 
 
 def test_download_stage_reports_an_unknown_dataset_in_one_line(tmp_path: Path):
     params = tmp_path / "params.yaml"
-    params.write_text("data:\n  name: lungmnist\n")
-    completed = subprocess.run([sys.executable, str(REPO_ROOT / "stages" / "download.py"), "--params", str(params),
-                                "--out", str(tmp_path / "raw")], capture_output=True, text=True)
+    params.write_text(yaml.safe_dump({"data": params_section("data", name="lungmnist")}))
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "stages" / "download.py"),
+            "--params",
+            str(params),
+            "--out",
+            str(tmp_path / "raw"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: unknown dataset 'lungmnist'; known datasets: ")
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("name, sizes", [("pneumoniamnist", (4708, 524, 624)), ("breastmnist", (546, 78, 156)),
-                                         ("retinamnist", (1080, 120, 400))])
-def test_real_medmnist_files_are_fetched_verified_and_loaded(name: str, sizes: tuple[int, int, int],
-                                                              tmp_path: Path, data_mirror: str):
-    config = DataConfig(name=name, image_size=28, mirror=data_mirror)
+@pytest.mark.parametrize(
+    "name, sizes",
+    [
+        ("pneumoniamnist", (4708, 524, 624)),
+        ("breastmnist", (546, 78, 156)),
+        ("retinamnist", (1080, 120, 400)),
+    ],
+)
+def test_real_medmnist_files_are_fetched_verified_and_loaded(
+    name: str, sizes: tuple[int, int, int], tmp_path: Path, data_mirror: str
+):
+    config = data_config(name=name, image_size=28, mirror=data_mirror)
     acquire(config, tmp_path / "raw")
     raw = load_raw(config, tmp_path / "raw")
     assert (len(raw.train), len(raw.val), len(raw.test)) == sizes
@@ -181,8 +220,10 @@ def test_real_medmnist_files_are_fetched_verified_and_loaded(name: str, sizes: t
 
 
 @pytest.mark.integration
-def test_real_mnist_idx_files_load_with_a_fixed_validation_holdout(tmp_path: Path, data_mirror: str):
-    config = DataConfig(name="mnist", image_size=28, mirror=data_mirror)
+def test_real_mnist_idx_files_load_with_a_fixed_validation_holdout(
+    tmp_path: Path, data_mirror: str
+):
+    config = data_config(name="mnist", image_size=28, mirror=data_mirror)
     acquire(config, tmp_path / "raw")
     raw = load_raw(config, tmp_path / "raw")
     assert (len(raw.train), len(raw.val), len(raw.test)) == (55000, 5000, 10000)
@@ -192,7 +233,7 @@ def test_real_mnist_idx_files_load_with_a_fixed_validation_holdout(tmp_path: Pat
 
 @pytest.mark.integration
 def test_truncated_real_npz_is_reported_when_loaded(tmp_path: Path, data_mirror: str):
-    config = DataConfig(name="breastmnist", image_size=28, mirror=data_mirror)
+    config = data_config(name="breastmnist", image_size=28, mirror=data_mirror)
     (path,) = acquire(config, tmp_path / "raw")
     path.write_bytes(path.read_bytes()[:200_000])
     with pytest.raises(DataError, match="is not a readable npz .* truncated"):

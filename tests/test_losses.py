@@ -5,18 +5,20 @@ import math
 import pytest
 import torch
 
-from medssl.losses import (
+from medssl.methods.shared.losses import (
     discriminator_loss,
     feature_matching_loss,
-    gaussian_mmd,
     generated_fake_loss,
     generator_loss,
-    gram_matrices,
-    inception_style_score,
     labelled_loss,
     log_partition,
-    style_loss,
     unlabelled_real_loss,
+)
+from medssl.methods.ucgan.losses import (
+    gaussian_mmd,
+    gram_matrices,
+    inception_style_score,
+    style_loss,
 )
 
 
@@ -29,14 +31,18 @@ def test_equal_logits_give_the_textbook_values():
 
 def test_losses_average_over_the_batch():
     logits = torch.tensor([[math.log(3.0), 0.0], [0.0, 0.0]])  # Z = 4 and Z = 2
-    assert unlabelled_real_loss(logits).item() == pytest.approx((-math.log(4 / 5) - math.log(2 / 3)) / 2)
+    assert unlabelled_real_loss(logits).item() == pytest.approx(
+        (-math.log(4 / 5) - math.log(2 / 3)) / 2
+    )
     assert generated_fake_loss(logits).item() == pytest.approx((math.log(5) + math.log(3)) / 2)
 
 
 def test_labelled_loss_is_cross_entropy_over_real_classes_with_optional_weights():
     logits = torch.tensor([[0.0, math.log(3.0)], [0.0, 0.0]])
     labels = torch.tensor([1, 0])
-    assert labelled_loss(logits, labels).item() == pytest.approx((-math.log(0.75) - math.log(0.5)) / 2)
+    assert labelled_loss(logits, labels).item() == pytest.approx(
+        (-math.log(0.75) - math.log(0.5)) / 2
+    )
     weighted = labelled_loss(logits, labels, weights=torch.tensor([1.0, 0.0]))
     assert weighted.item() == pytest.approx(-math.log(0.75))
 
@@ -67,7 +73,9 @@ def test_gan_losses_match_the_binary_cross_entropy_by_hand():
 def test_inception_style_score_is_the_entropy_gap():
     confident_and_diverse = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert inception_style_score(confident_and_diverse).item() == pytest.approx(math.log(2))
-    assert inception_style_score(torch.tensor([[1.0, 0.0], [1.0, 0.0]])).item() == pytest.approx(0.0, abs=1e-6)
+    assert inception_style_score(torch.tensor([[1.0, 0.0], [1.0, 0.0]])).item() == pytest.approx(
+        0.0, abs=1e-6
+    )
     assert inception_style_score(torch.full((3, 2), 0.5)).item() == pytest.approx(0.0, abs=1e-6)
 
 
@@ -77,8 +85,12 @@ def test_gaussian_mmd_by_hand():
     k_ab, k_ac, k_bc = math.exp(-2.0), math.exp(-1.0), math.exp(-1.0)
     within_real, within_generated = k_ab, k_ac  # each batch has one pair i != i'
     cross = (1.0 + k_ac + k_ab + k_bc) / 4  # k(a,a), k(a,c), k(b,a), k(b,c)
-    assert gaussian_mmd(real, generated).item() == pytest.approx(within_real + within_generated - 2 * cross)
-    assert gaussian_mmd(real, real.flip(0)).item() == pytest.approx(2 * k_ab - 2 * (2 + 2 * k_ab) / 4)
+    assert gaussian_mmd(real, generated).item() == pytest.approx(
+        within_real + within_generated - 2 * cross
+    )
+    assert gaussian_mmd(real, real.flip(0)).item() == pytest.approx(
+        2 * k_ab - 2 * (2 + 2 * k_ab) / 4
+    )
 
 
 def test_gram_matrices_and_style_loss_by_hand():
@@ -86,4 +98,6 @@ def test_gram_matrices_and_style_loss_by_hand():
     gram = gram_matrices(activations)[0]
     assert torch.allclose(gram, torch.tensor([[5.0, 2.0], [2.0, 1.0]]) / 4)
     assert style_loss([activations], [activations]).item() == 0.0
-    assert style_loss([activations], [torch.zeros_like(activations)]).item() == pytest.approx((25 + 4 + 4 + 1) / 16)
+    assert style_loss([activations], [torch.zeros_like(activations)]).item() == pytest.approx(
+        (25 + 4 + 4 + 1) / 16
+    )

@@ -9,31 +9,52 @@ import numpy as np
 import pytest
 import torch
 
-from medssl.data.catalog import SYNTHETIC
-from medssl.data.sources import DataConfig, acquire, load_raw
-from medssl.data.synthetic import SyntheticConfig
-from medssl.methods import available_methods, create_method
-from conftest import cpu_run, train_data_from
+from conftest import cpu_run, method_values, synthetic_config, train_data_from
+from medssl.data.sources import acquire, load_raw
+from medssl.methods.registry import available_methods, create_method
 
-# The smallest settings that exercise every code path of each method.
+# The smallest settings that exercise every code path of each method, laid over its params.yaml
+# section.
 TINY = {
     "supervised_cnn": {"iterations": 10, "batch_size": 8},
     "resnet": {"iterations": 3, "batch_size": 4},
     "pca_svm": {"n_components": 5, "c_grid": [1.0, 10.0]},
     "ssgan": {"iterations": 6, "batch_size": 8},
     "plabgan": {"iterations": 6, "batch_size": 8, "pseudo_label_threshold": 0.7},
-    "cgan_aug": {"gan_iterations": 4, "classifier_iterations": 4, "batch_size": 8, "generated_per_class": 5},
+    "cgan_aug": {
+        "gan_iterations": 4,
+        "classifier_iterations": 4,
+        "batch_size": 8,
+        "generated_per_class": 5,
+    },
     "ucgan": {"iterations": 6, "batch_size": 4},
-    "anogan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
+    "anogan": {
+        "iterations": 4,
+        "batch_size": 8,
+        "score_steps": 3,
+        "validation_images_per_class": 5,
+    },
     "patch_ssgan": {"iterations": 4, "batch_size": 8, "width": 0.1},
-    "patch_convnet": {"iterations": 4, "batch_size": 8, "width": 0.1, "class_weighting": "balanced"},
+    "patch_convnet": {
+        "iterations": 4,
+        "batch_size": 8,
+        "width": 0.1,
+        "class_weighting": "balanced",
+    },
     "patch_resnet34": {"iterations": 2, "batch_size": 4},
     "mcgan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
-    "ssldec": {"pretrain_epochs": 2, "max_rounds": 2, "batch_size": 16, "width": 0.125, "max_relabel_epochs": 2},
+    "ssldec": {
+        "pretrain_epochs": 2,
+        "max_rounds": 2,
+        "batch_size": 16,
+        "width": 0.125,
+        "max_relabel_epochs": 2,
+    },
 }
 
 
-# Methods whose networks need larger images than the shared 16 px synthetic set (conv-large: 32 px patches).
+# Methods whose networks need larger images than the shared 16 px synthetic set (conv-large: 32 px
+# patches).
 IMAGE_SIZE = {"patch_ssgan": 32, "patch_convnet": 32}
 
 
@@ -43,8 +64,7 @@ def method_data(request, synthetic_train_data, tmp_path: Path):
     size = IMAGE_SIZE.get(request.node.callspec.params["name"])
     if size is None:
         return synthetic_train_data
-    config = DataConfig(name=SYNTHETIC, image_size=size,
-                        synthetic=SyntheticConfig(num_classes=3, train_per_class=30, val_per_class=8, test_per_class=8))
+    config = synthetic_config(image_size=size)
     acquire(config, tmp_path / "raw_large")
     return train_data_from(load_raw(config, tmp_path / "raw_large"))
 
@@ -56,16 +76,21 @@ def test_every_registered_method_has_a_tiny_config():
 @pytest.mark.parametrize("name", available_methods())
 def test_method_fits_predicts_and_round_trips(name: str, method_data, tmp_path: Path):
     synthetic_train_data = method_data
-    method = create_method(name, TINY[name], synthetic_train_data.info)
+    method = create_method(name, method_values(name, **TINY[name]), synthetic_train_data.info)
     history = method.fit(synthetic_train_data, cpu_run())
     assert history and all("step" in row for row in history)
     probabilities = method.predict_proba(synthetic_train_data.val_x)
-    assert probabilities.shape == (len(synthetic_train_data.val_x), synthetic_train_data.num_classes)
+    assert probabilities.shape == (
+        len(synthetic_train_data.val_x),
+        synthetic_train_data.num_classes,
+    )
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
     method.save(tmp_path / "model")
-    restored = create_method(name, TINY[name], synthetic_train_data.info)
+    restored = create_method(name, method_values(name, **TINY[name]), synthetic_train_data.info)
     restored.load(tmp_path / "model", torch.device("cpu"))
-    np.testing.assert_allclose(restored.predict_proba(synthetic_train_data.val_x), probabilities, atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict_proba(synthetic_train_data.val_x), probabilities, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", available_methods())
@@ -73,17 +98,22 @@ def test_same_seed_gives_the_same_model_on_cpu(name: str, method_data):
     synthetic_train_data = method_data
     outputs = []
     for _ in range(2):
-        method = create_method(name, TINY[name], synthetic_train_data.info)
+        method = create_method(name, method_values(name, **TINY[name]), synthetic_train_data.info)
         method.fit(synthetic_train_data, cpu_run(seed=7))
         outputs.append(method.predict_proba(synthetic_train_data.val_x))
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
-@pytest.mark.parametrize("name, values", [("supervised_cnn", {"iterations": 150, "batch_size": 16, "learning_rate": 1e-3}),
-                                          ("pca_svm", {"n_components": 10})])
+@pytest.mark.parametrize(
+    "name, values",
+    [
+        ("supervised_cnn", {"iterations": 150, "batch_size": 16, "learning_rate": 1e-3}),
+        ("pca_svm", {"n_components": 10}),
+    ],
+)
 def test_methods_learn_the_synthetic_task(name: str, values: dict, synthetic_raw):
     data = train_data_from(synthetic_raw, labels_per_class=10)
-    method = create_method(name, values, data.info)
+    method = create_method(name, method_values(name, **values), data.info)
     method.fit(data, cpu_run(eval_every=50))
     accuracy = np.mean(method.predict_proba(data.val_x).argmax(axis=1) == data.val_y)
     assert accuracy >= 0.8, f"{name} reached {accuracy:.2f} on a task a working classifier solves"
@@ -93,14 +123,22 @@ class _Interrupted(Exception):
     pass
 
 
-def test_interrupted_training_resumes_to_the_same_weights(synthetic_train_data, tmp_path: Path, monkeypatch):
+def test_interrupted_training_resumes_to_the_same_weights(
+    synthetic_train_data, tmp_path: Path, monkeypatch
+):
     values = {"iterations": 20, "batch_size": 8}
     checkpoint = tmp_path / "run.pt"
 
-    straight = create_method("supervised_cnn", values, synthetic_train_data.info)
-    straight_history = straight.fit(synthetic_train_data, cpu_run(seed=1, checkpoint_path=tmp_path / "other.pt"))
+    straight = create_method(
+        "supervised_cnn", method_values("supervised_cnn", **values), synthetic_train_data.info
+    )
+    straight_history = straight.fit(
+        synthetic_train_data, cpu_run(seed=1, checkpoint_path=tmp_path / "other.pt")
+    )
 
-    interrupted = create_method("supervised_cnn", values, synthetic_train_data.info)
+    interrupted = create_method(
+        "supervised_cnn", method_values("supervised_cnn", **values), synthetic_train_data.info
+    )
     original = type(interrupted).train_step
 
     def crash_at_step_13(self, step):
@@ -114,10 +152,29 @@ def test_interrupted_training_resumes_to_the_same_weights(synthetic_train_data, 
     assert checkpoint.is_file()  # the step-10 checkpoint survived the crash
     monkeypatch.setattr(type(interrupted), "train_step", original)
 
-    resumed = create_method("supervised_cnn", values, synthetic_train_data.info)
+    resumed = create_method(
+        "supervised_cnn", method_values("supervised_cnn", **values), synthetic_train_data.info
+    )
     resumed_history = resumed.fit(synthetic_train_data, cpu_run(seed=1, checkpoint_path=checkpoint))
     assert not checkpoint.exists()  # removed once the training finished
     assert resumed_history == straight_history
     for name, network in straight.networks.items():
         for key, tensor in network.state_dict().items():
-            torch.testing.assert_close(resumed.networks[name].state_dict()[key], tensor, rtol=0, atol=0)
+            torch.testing.assert_close(
+                resumed.networks[name].state_dict()[key], tensor, rtol=0, atol=0
+            )
+
+
+def test_a_generator_step_computes_no_discriminator_gradients(synthetic_train_data):
+    """The generator's loss runs through the discriminator; its update must not compute (and throw
+    away) the discriminator's weight gradients."""
+    method = create_method(
+        "ssgan", method_values("ssgan", iterations=1, batch_size=8), synthetic_train_data.info
+    )
+    method.fit(synthetic_train_data, cpu_run())
+    discriminator, generator = method.networks["discriminator"], method.networks["generator"]
+    discriminator.zero_grad(set_to_none=True)
+    generated = generator(torch.randn(8, method.config.latent_dim))
+    method.optimizer_step("generator", discriminator(generated).logsumexp(dim=1).mean())
+    assert all(parameter.grad is None for parameter in discriminator.parameters())
+    assert any(parameter.grad is not None for parameter in generator.parameters())

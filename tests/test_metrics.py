@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from medssl.metrics import classification_metrics, frechet_distance, mean_and_std, one_vs_rest_tpr, selection_score
+from medssl.core.metrics import (
+    classification_metrics,
+    frechet_distance,
+    mean_and_std,
+    one_vs_rest_tpr,
+    selection_score,
+)
 
 
 def test_binary_metrics_match_hand_computed_values():
@@ -50,7 +56,12 @@ def test_frechet_distance_of_gaussians_by_hand():
     rng = np.random.default_rng(0)
     points = rng.normal(size=(4000, 3))
     assert frechet_distance(points, points) == pytest.approx(0.0, abs=1e-9)
-    # Same covariance, mean shifted by (1, 2, 2): the distance is |shift|^2 = 9 (up to sampling noise).
-    assert frechet_distance(points, points + np.array([1.0, 2.0, 2.0])) == pytest.approx(9.0, abs=1e-6)
+    # Same covariance, mean shifted by (1, 2, 2): the distance is |shift|^2 = 9 (up to sampling
+    # noise).
+    assert frechet_distance(points, points + np.array([1.0, 2.0, 2.0])) == pytest.approx(
+        9.0, abs=1e-6
+    )
     # Scaling by 2 on one axis: (1 - 2)^2 = 1 from the covariance term.
-    assert frechet_distance(points, points * np.array([2.0, 1.0, 1.0])) == pytest.approx(1.0, rel=0.05)
+    assert frechet_distance(points, points * np.array([2.0, 1.0, 1.0])) == pytest.approx(
+        1.0, rel=0.05
+    )

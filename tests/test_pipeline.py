@@ -1,5 +1,6 @@
 """End to end, on real data: `dvc repro` of a tiny config in a temporary copy of this repository,
-a label-budget sweep through the DVC queue, the sweep table, and push/pull through a local remote."""
+a label-budget sweep through the DVC queue, the sweep table, and push/pull through a local remote.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medssl.sweep import method_runs, sweep_cells
 from conftest import REPO_ROOT
+from medssl.results.sweep import method_runs, sweep_cells
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-GIT_IDENTITY = {"GIT_AUTHOR_NAME": "medssl test", "GIT_AUTHOR_EMAIL": "test@example.org",
-                "GIT_COMMITTER_NAME": "medssl test", "GIT_COMMITTER_EMAIL": "test@example.org"}
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "medssl test",
+    "GIT_AUTHOR_EMAIL": "test@example.org",
+    "GIT_COMMITTER_NAME": "medssl test",
+    "GIT_COMMITTER_EMAIL": "test@example.org",
+}
 
 
 def _environment(data_mirror: str) -> dict[str, str]:
@@ -34,14 +39,23 @@ def _environment(data_mirror: str) -> dict[str, str]:
 
 
 def _run(command: list[str], cwd: Path, environment: dict[str, str], timeout: float = 900) -> str:
-    completed = subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout)
-    assert completed.returncode == 0, f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    completed = subprocess.run(
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+    assert completed.returncode == 0, (
+        f"{' '.join(command)} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+    )
     return completed.stdout
 
 
 def _copy_repository(destination: Path) -> None:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\n")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     for relative in filter(None, listed):
         source = REPO_ROOT / relative
         if source.is_file():
@@ -60,17 +74,24 @@ def _tiny_params(path: Path, enabled: list[str], labels_per_class: int) -> None:
     params["features"].update(iterations=10, batch_size=8)
     for gan in ("ssgan", "plabgan"):
         params["methods"][gan].update(iterations=20, batch_size=8)
-    params["methods"]["ssldec"].update(pretrain_epochs=2, max_rounds=2, width=0.125, max_relabel_epochs=2)
-    params["methods"]["cgan_aug"].update(gan_iterations=10, classifier_iterations=10, batch_size=8,
-                                         generated_per_class=20)
+    params["methods"]["ssldec"].update(
+        pretrain_epochs=2, max_rounds=2, width=0.125, max_relabel_epochs=2
+    )
+    params["methods"]["cgan_aug"].update(
+        gan_iterations=10, classifier_iterations=10, batch_size=8, generated_per_class=20
+    )
     params["methods"]["ucgan"].update(iterations=10, batch_size=6)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    """MD5 of every DVC-tracked file under ``folder`` (DVC's own .gitignore files are git's business)."""
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".gitignore"}
+    """MD5 of every DVC-tracked file under ``folder`` (DVC's own .gitignore files are git's
+    business)."""
+    return {
+        str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".gitignore"
+    }
 
 
 def _wait_for_queue(repo: Path, environment: dict[str, str], timeout_s: float = 900) -> str:
@@ -87,22 +108,44 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     repo = tmp_path / "repo"
     _copy_repository(repo)
     environment = _environment(data_mirror)
-    every_method = ["supervised_cnn", "resnet", "pca_svm", "ssgan", "plabgan", "ssldec", "cgan_aug", "ucgan"]
+    every_method = [
+        "supervised_cnn",
+        "resnet",
+        "pca_svm",
+        "ssgan",
+        "plabgan",
+        "ssldec",
+        "cgan_aug",
+        "ucgan",
+    ]
     _tiny_params(repo / "params.yaml", every_method, labels_per_class=4)
     _run(["git", "init", "-q"], repo, environment)
     _run(["git", "add", "-A"], repo, environment)
     _run(["git", "commit", "-qm", "tiny config"], repo, environment)
 
     # 1. The whole pipeline on real PneumoniaMNIST, through the benchmark that times `dvc repro -f`.
-    _run([sys.executable, "benchmarks/repro_time.py", "--quiet", "--out", str(tmp_path / "repro.json")], repo,
-         environment)
+    _run(
+        [
+            sys.executable,
+            "benchmarks/repro_time.py",
+            "--quiet",
+            "--out",
+            str(tmp_path / "repro.json"),
+        ],
+        repo,
+        environment,
+    )
     timing = json.loads((tmp_path / "repro.json").read_text())
     timed = {row["stage"]: row for row in timing["stages"]}
-    assert {f"train@{method}" for method in every_method} | {"download", "split", "report"} <= set(timed)
+    assert {f"train@{method}" for method in every_method} | {"download", "split", "report"} <= set(
+        timed
+    )
     assert all(row["how"] == "ran" and row["seconds"] > 0 for row in timing["stages"])
     assert sum(row["seconds"] for row in timing["stages"]) <= timing["total_seconds"]
-    assert all(0 < timed[f"train@{method}"]["fit_seconds"] < timed[f"train@{method}"]["seconds"]
-               for method in every_method)
+    assert all(
+        0 < timed[f"train@{method}"]["fit_seconds"] < timed[f"train@{method}"]["seconds"]
+        for method in every_method
+    )
     for method in every_method:
         metrics = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
         assert metrics["dataset"] == "pneumoniamnist" and metrics["labels_per_class"] == 4
@@ -115,19 +158,30 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     for plot in ("embedding.png", "distance_to_centre.png"):
         assert (repo / "plots" / "cluster" / plot).stat().st_size > 0
     for gan in ("ssgan", "plabgan", "cgan_aug", "ucgan"):
-        assert list((repo / "plots" / "train" / gan).rglob("samples*.png")), f"no sample grid for {gan}"
-    for gan in ("cgan_aug", "ucgan"):  # the generator's quality, measured in training, reaches the metrics
-        quality = json.loads((repo / "metrics" / "methods" / f"{gan}.json").read_text())["generator_fd_resnet20"]
+        assert list((repo / "plots" / "train" / gan).rglob("samples*.png")), (
+            f"no sample grid for {gan}"
+        )
+    for gan in (
+        "cgan_aug",
+        "ucgan",
+    ):  # the generator's quality, measured in training, reaches the metrics
+        quality = json.loads((repo / "metrics" / "methods" / f"{gan}.json").read_text())[
+            "generator_fd_resnet20"
+        ]
         assert quality["mean"] > 0
-    assert list((repo / "plots" / "train" / "ssldec").rglob("embedding_seed*.png")), "no SSLDEC embedding figure"
+    assert list((repo / "plots" / "train" / "ssldec").rglob("embedding_seed*.png")), (
+        "no SSLDEC embedding figure"
+    )
     assert "up to date" in _run(["dvc", "status"], repo, environment)
 
     # 2. A label-budget sweep through the queue, then the papers' table from `dvc exp show --json`.
     _tiny_params(repo / "params.yaml", ["supervised_cnn", "pca_svm"], labels_per_class=4)
-    # A disabled method's metrics file is no stage's output any more (DVC's checkout drops it from the
-    # report's metrics/methods dependency later): remove it, as a user would with `git rm`.
+    # A disabled method's metrics file and inputs folder are no stage's outputs any more (DVC's
+    # checkout drops the metrics from the report's metrics/methods dependency later, and a pull
+    # would not bring the inputs back): remove them, as a user would with `git rm` and `rm -r`.
     for disabled in ("resnet", "ssgan", "plabgan", "ssldec", "cgan_aug", "ucgan"):
         (repo / "metrics" / "methods" / f"{disabled}.json").unlink()
+        shutil.rmtree(repo / "data" / "inputs" / disabled)
     _run(["dvc", "repro"], repo, environment)  # only the report changes: trainings are cached
     _run(["git", "add", "-A"], repo, environment)
     _run(["git", "commit", "-qm", "baseline results"], repo, environment)
@@ -139,7 +193,11 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     cells = sweep_cells(method_runs(exp_show), "accuracy")[("pneumoniamnist", 28)]
     assert set(cells["supervised_cnn"]) == {3, 4, 5} and set(cells["pca_svm"]) == {3, 4, 5}
     assert all(cell["n"] == 2 for cell in cells["pca_svm"].values())
-    _run([sys.executable, "-m", "medssl.sweep", "--out-dir", "plots/sweep"], repo, environment)
+    _run(
+        [sys.executable, "-m", "medssl.results.sweep", "--out-dir", "plots/sweep"],
+        repo,
+        environment,
+    )
     assert "| supervised_cnn |" in (repo / "plots" / "sweep" / "sweep.md").read_text()
     assert (repo / "plots" / "sweep" / "pneumoniamnist_28px_accuracy.png").is_file()
 

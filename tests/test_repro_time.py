@@ -1,5 +1,6 @@
-"""benchmarks/repro_time.py: stage intervals from a DVC log, training seconds from the manifests, and a
-timed run of a real subprocess. (The end-to-end pipeline test runs it on a whole `dvc repro`.)"""
+"""benchmarks/repro_time.py: stage intervals from a DVC log, training seconds from the manifests,
+and a timed run of a real subprocess. (The end-to-end pipeline test runs it on a whole `dvc repro`.)
+"""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from conftest import REPO_ROOT
 
 
 def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("repro_time", REPO_ROOT / "benchmarks" / "repro_time.py")
+    spec = importlib.util.spec_from_file_location(
+        "repro_time", REPO_ROOT / "benchmarks" / "repro_time.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -37,16 +40,23 @@ DVC_LOG = [
 def test_a_stage_lasts_until_the_next_stage_line_and_the_last_until_the_end():
     rows = repro_time.stage_intervals(DVC_LOG, end=25.0)
     assert [(row["stage"], row["how"]) for row in rows] == [
-        ("data/extra.dvc", "skipped"), ("download", "skipped"), ("split", "ran"), ("train@ssgan", "ran"),
-        ("train@resnet", "restored")]
+        ("data/extra.dvc", "skipped"),
+        ("download", "skipped"),
+        ("split", "ran"),
+        ("train@ssgan", "ran"),
+        ("train@resnet", "restored"),
+    ]
     assert [row["seconds"] for row in rows] == pytest.approx([0.3, 0.5, 3.0, 16.0, 5.0])
     assert repro_time.stage_group_seconds(rows) == pytest.approx(
-        {"data/extra.dvc": 0.3, "download": 0.5, "split": 3.0, "train": 21.0})
+        {"data/extra.dvc": 0.3, "download": 0.5, "split": 3.0, "train": 21.0}
+    )
 
 
 def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path):
     (tmp_path / "models" / "ssgan").mkdir(parents=True)
-    (tmp_path / "models" / "ssgan" / "manifest.json").write_text(json.dumps({"train_seconds": {"0": 2.5, "1": 3.0}}))
+    (tmp_path / "models" / "ssgan" / "manifest.json").write_text(
+        json.dumps({"train_seconds": {"0": 2.5, "1": 3.0}})
+    )
     rows = repro_time.with_training_seconds(repro_time.stage_intervals(DVC_LOG, end=25.0), tmp_path)
     by_stage = {row["stage"]: row for row in rows}
     assert by_stage["train@ssgan"]["fit_seconds"] == pytest.approx(5.5)
@@ -57,10 +67,16 @@ def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path)
 
 
 def test_timed_run_stamps_lines_in_order_and_returns_the_exit_code(tmp_path: Path):
-    script = "import time; print(\"Running stage 'a':\"); time.sleep(0.3); print(\"Running stage 'b':\")"
+    script = (
+        "import time; print(\"Running stage 'a':\"); time.sleep(0.3); print(\"Running stage 'b':\")"
+    )
     lines, total, code = repro_time.timed_run([sys.executable, "-c", script], tmp_path, echo=False)
     assert code == 0 and [line for _, line in lines] == ["Running stage 'a':", "Running stage 'b':"]
     rows = repro_time.stage_intervals(lines, total)
-    assert rows[0]["seconds"] >= 0.25  # the sleep lies between the two lines, so the lines came unbuffered
-    _, _, failed = repro_time.timed_run([sys.executable, "-c", "raise SystemExit(3)"], tmp_path, echo=False)
+    assert (
+        rows[0]["seconds"] >= 0.25
+    )  # the sleep lies between the two lines, so the lines came unbuffered
+    _, _, failed = repro_time.timed_run(
+        [sys.executable, "-c", "raise SystemExit(3)"], tmp_path, echo=False
+    )
     assert failed == 3

@@ -1,4 +1,5 @@
-"""SSLDEC as a pipeline method: Algorithm 1's schedule, the ensemble, and resuming after an interruption."""
+"""SSLDEC as a pipeline method: Algorithm 1's schedule, the ensemble, and resuming after an
+interruption."""
 
 from __future__ import annotations
 
@@ -8,31 +9,43 @@ import numpy as np
 import pytest
 import torch
 
-from medssl.dec import SSLDECTrainer
-from medssl.methods import create_method
-from conftest import cpu_run
+from conftest import cpu_run, method_values
+from medssl.methods.registry import create_method
+from medssl.methods.ssldec.algorithm import SSLDECTrainer
 
-TINY = {"pretrain_epochs": 3, "max_rounds": 3, "batch_size": 16, "width": 0.125, "max_relabel_epochs": 2,
-        "assignment_change_tol": 0.0}
+TINY = {
+    "pretrain_epochs": 3,
+    "max_rounds": 3,
+    "batch_size": 16,
+    "width": 0.125,
+    "max_relabel_epochs": 2,
+    "assignment_change_tol": 0.0,
+}
 
 
 def test_history_has_every_pretrain_epoch_then_every_round(synthetic_train_data):
-    method = create_method("ssldec", TINY, synthetic_train_data.info)
+    method = create_method("ssldec", method_values("ssldec", **TINY), synthetic_train_data.info)
     history = method.fit(synthetic_train_data, cpu_run())
     pretrain = [row for row in history if "pretrain_loss" in row]
     rounds = [row for row in history if "changed_fraction" in row]
     assert [row["step"] for row in pretrain] == [1.0, 2.0, 3.0]
     assert [row["step"] for row in rounds] == [4.0, 5.0, 6.0]
     assert all(0.0 <= row["val_accuracy"] <= 1.0 for row in rounds)
-    assert rounds[0]["changed_fraction"] == 1.0  # nothing to compare the first round's assignments with
+    assert (
+        rounds[0]["changed_fraction"] == 1.0
+    )  # nothing to compare the first round's assignments with
 
 
 def test_an_ensemble_averages_its_members(synthetic_train_data):
-    method = create_method("ssldec", {**TINY, "ensemble_size": 2}, synthetic_train_data.info)
+    method = create_method(
+        "ssldec", method_values("ssldec", **TINY, ensemble_size=2), synthetic_train_data.info
+    )
     method.fit(synthetic_train_data, cpu_run())
     assert len(method.members) == 2
     each = [method._predict_with(member, synthetic_train_data.val_x) for member in method.members]
-    np.testing.assert_allclose(method.predict_proba(synthetic_train_data.val_x), (each[0] + each[1]) / 2, atol=1e-9)
+    np.testing.assert_allclose(
+        method.predict_proba(synthetic_train_data.val_x), (each[0] + each[1]) / 2, atol=1e-9
+    )
 
 
 class _Interrupted(Exception):
@@ -40,9 +53,10 @@ class _Interrupted(Exception):
 
 
 @pytest.mark.parametrize("ensemble_size, crash_at_call", [(1, 2), (2, 4)])
-def test_an_interrupted_run_resumes_to_the_same_weights(synthetic_train_data, tmp_path: Path, monkeypatch,
-                                                        ensemble_size: int, crash_at_call: int):
-    values = {**TINY, "ensemble_size": ensemble_size}
+def test_an_interrupted_run_resumes_to_the_same_weights(
+    synthetic_train_data, tmp_path: Path, monkeypatch, ensemble_size: int, crash_at_call: int
+):
+    values = method_values("ssldec", **TINY, ensemble_size=ensemble_size)
     straight = create_method("ssldec", values, synthetic_train_data.info)
     straight.fit(synthetic_train_data, cpu_run(seed=3, checkpoint_path=tmp_path / "straight.pt"))
 
@@ -59,7 +73,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(synthetic_train_data, tm
     monkeypatch.setattr(SSLDECTrainer, "semi_supervised_round", crash)
     with pytest.raises(_Interrupted):
         create_method("ssldec", values, synthetic_train_data.info).fit(
-            synthetic_train_data, cpu_run(seed=3, checkpoint_path=checkpoint))
+            synthetic_train_data, cpu_run(seed=3, checkpoint_path=checkpoint)
+        )
     assert checkpoint.is_file()
     monkeypatch.setattr(SSLDECTrainer, "semi_supervised_round", original)
 

@@ -1,5 +1,5 @@
-"""Data-dependent initialisation of weight-normalised layers, and the weight-norm choices of Salimans
-et al.'s MNIST discriminator that depend on it."""
+"""Data-dependent initialisation of weight-normalised layers, and the weight-norm choices of
+Salimans et al.'s MNIST discriminator that depend on it."""
 
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ def _images(count: int = 200, seed: int = 0) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     images = -torch.ones(count, 1, 8, 8)
     corners = torch.randint(0, 5, (count, 2), generator=generator)
-    for image, (row, column) in zip(images, corners.tolist()):
-        image[0, row:row + 4, column:column + 4] = 1.0
+    for image, (row, column) in zip(images, corners.tolist(), strict=True):
+        image[0, row : row + 4, column : column + 4] = 1.0
     return images
 
 
 @torch.no_grad()
-def _first_layer_output(discriminator: SalimansMLPDiscriminator, images: torch.Tensor) -> torch.Tensor:
+def _first_layer_output(
+    discriminator: SalimansMLPDiscriminator, images: torch.Tensor
+) -> torch.Tensor:
     """The first dense layer's pre-activation on clean images."""
     return discriminator.trunk[2](((images + 1.0) / 2.0).flatten(1))
 

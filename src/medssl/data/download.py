@@ -1,8 +1,8 @@
 """Fetch dataset files: from a local mirror folder first, else over HTTPS from the official URLs.
 
-Both paths go through the same MD5 check, so CI reading ``../shared/data`` exercises exactly the code
-a user's machine runs against Zenodo. Every failure is a one-line :class:`DataError` that names the
-file, what was expected and what to do; the underlying exception is kept as its cause.
+Both paths go through the same MD5 check, so CI reading ``../shared/data`` exercises exactly the
+code a user's machine runs against Zenodo. Every failure is a one-line :class:`DataError` that names
+the file, what was expected and what to do; the underlying exception is kept as its cause.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from medssl.core.errors import DataError
+from medssl.core.io import atomic_path
 from medssl.data.catalog import RemoteFile
-from medssl.errors import DataError
-from medssl.io import atomic_path
 
 MIRROR_ENVIRONMENT_VARIABLE = "MEDSSL_DATA_MIRROR"
 _CHUNK_BYTES = 1 << 20
@@ -28,6 +28,7 @@ _CHUNK_BYTES = 1 << 20
 
 class _UnreachableError(DataError):
     """The server could not be reached or refused the file (as opposed to sending bad bytes)."""
+
 
 _USER_AGENT = "medssl-downloader/0.1 (+https://github.com/MedMNIST/MedMNIST)"
 
@@ -41,7 +42,8 @@ def md5_of(path: Path) -> str:
 
 
 def mirror_folders(configured_mirror: str = "") -> list[Path]:
-    """The mirror folders to try, in order: ``data.mirror`` from params, then ``$MEDSSL_DATA_MIRROR``."""
+    """The mirror folders to try, in order: ``data.mirror`` from params, then
+    ``$MEDSSL_DATA_MIRROR``."""
     candidates = [configured_mirror, os.environ.get(MIRROR_ENVIRONMENT_VARIABLE, "")]
     folders = []
     for candidate in candidates:
@@ -50,7 +52,9 @@ def mirror_folders(configured_mirror: str = "") -> list[Path]:
     return folders
 
 
-def fetch_file(remote: RemoteFile, raw_dir: Path, mirrors: Sequence[Path] = (), timeout_s: float = 60.0) -> Path:
+def fetch_file(
+    remote: RemoteFile, raw_dir: Path, mirrors: Sequence[Path] = (), timeout_s: float = 60.0
+) -> Path:
     """Return ``raw_dir/remote.relative_path`` holding the verified file, fetching it if needed."""
     destination = raw_dir / remote.relative_path
     if destination.is_file() and md5_of(destination) == remote.md5:
@@ -74,7 +78,9 @@ def fetch_file(remote: RemoteFile, raw_dir: Path, mirrors: Sequence[Path] = (), 
     raise _no_source_error(remote, mirrors, failures) from (failures[-1] if failures else None)
 
 
-def fetch_all(remotes: Iterable[RemoteFile], raw_dir: Path, mirrors: Sequence[Path] = ()) -> list[Path]:
+def fetch_all(
+    remotes: Iterable[RemoteFile], raw_dir: Path, mirrors: Sequence[Path] = ()
+) -> list[Path]:
     return [fetch_file(remote, raw_dir, mirrors) for remote in remotes]
 
 
@@ -88,26 +94,33 @@ def _verify(path: Path, remote: RemoteFile, origin: str) -> None:
     actual = md5_of(path)
     if actual != remote.md5:
         raise DataError(
-            f"{origin} has MD5 {actual}, expected {remote.md5} (the official {remote.relative_path}); "
-            "the file is corrupt or not the official release: delete or replace it and run the download stage again"
+            f"{origin} has MD5 {actual}, expected {remote.md5} (the official "
+            f"{remote.relative_path}); "
+            "the file is corrupt or not the official release: delete or replace it and run the "
+            "download stage again"
         )
 
 
 def _download(url: str, remote: RemoteFile, destination: Path, timeout_s: float) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response, atomic_path(destination) as temporary:
+        with (
+            urllib.request.urlopen(request, timeout=timeout_s) as response,
+            atomic_path(destination) as temporary,
+        ):
             expected = _expected_length(response, remote)
             received = _stream_to_file(response, temporary, expected, remote.relative_path)
             if expected is not None and received < expected:
                 raise DataError(
-                    f"download of {remote.relative_path} from {url} stopped after {received} of {expected} bytes "
+                    f"download of {remote.relative_path} from {url} stopped after {received} of "
+                    f"{expected} bytes "
                     "(connection dropped); run the download stage again"
                 )
             _verify(temporary, remote, origin=f"download of {remote.relative_path} from {url}")
     except http.client.IncompleteRead as error:
         raise DataError(
-            f"download of {remote.relative_path} from {url} stopped after {len(error.partial)} bytes "
+            f"download of {remote.relative_path} from {url} stopped after {len(error.partial)} "
+            "bytes "
             "(connection dropped); run the download stage again"
         ) from error
     except urllib.error.HTTPError as error:
@@ -124,9 +137,14 @@ def _expected_length(response: http.client.HTTPResponse, remote: RemoteFile) -> 
     return remote.size_bytes
 
 
-def _stream_to_file(response: http.client.HTTPResponse, path: Path, expected: int | None, label: str) -> int:
+def _stream_to_file(
+    response: http.client.HTTPResponse, path: Path, expected: int | None, label: str
+) -> int:
     received = 0
-    with path.open("wb") as handle, tqdm(total=expected, unit="B", unit_scale=True, desc=label, leave=False) as bar:
+    with (
+        path.open("wb") as handle,
+        tqdm(total=expected, unit="B", unit_scale=True, desc=label, leave=False) as bar,
+    ):
         for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
             handle.write(chunk)
             received += len(chunk)
@@ -134,11 +152,18 @@ def _stream_to_file(response: http.client.HTTPResponse, path: Path, expected: in
     return received
 
 
-def _no_source_error(remote: RemoteFile, mirrors: Sequence[Path], failures: list[DataError]) -> DataError:
+def _no_source_error(
+    remote: RemoteFile, mirrors: Sequence[Path], failures: list[DataError]
+) -> DataError:
     if len(failures) == 1 and not isinstance(failures[0], _UnreachableError):
-        return failures[0]  # bad bytes from the one official URL: that message already says what to do
+        return failures[
+            0
+        ]  # bad bytes from the one official URL: that message already says what to do
     reasons = "; ".join(str(failure) for failure in failures) or "no URL is listed"
-    looked_in = ", ".join(str(mirror / remote.relative_path) for mirror in mirrors) or "no mirror folder set"
+    looked_in = (
+        ", ".join(str(mirror / remote.relative_path) for mirror in mirrors)
+        or "no mirror folder set"
+    )
     return DataError(
         f"could not get {remote.relative_path}: {reasons}; no mirror copy ({looked_in}). "
         f"Connect to the internet, or put the official file in a folder and point data.mirror "

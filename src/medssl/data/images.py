@@ -15,9 +15,13 @@ class LabelledImages:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != np.uint8:
-            raise ValueError(f"images must be uint8 (N, C, H, W), got {self.images.dtype} {self.images.shape}")
+            raise ValueError(
+                f"images must be uint8 (N, C, H, W), got {self.images.dtype} {self.images.shape}"
+            )
         if self.labels.shape != (len(self.images),):
-            raise ValueError(f"labels must have shape ({len(self.images)},), got {self.labels.shape}")
+            raise ValueError(
+                f"labels must have shape ({len(self.images)},), got {self.labels.shape}"
+            )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -29,9 +33,18 @@ def balanced_subset(images: LabelledImages, per_class: int, seed: int) -> Labell
     if not len(images):
         return images
     rng = np.random.default_rng(seed)
-    rows = np.sort(np.concatenate([
-        rng.choice(np.flatnonzero(images.labels == label), size=min(per_class, int((images.labels == label).sum())),
-                   replace=False) for label in np.unique(images.labels)]))
+    rows = np.sort(
+        np.concatenate(
+            [
+                rng.choice(
+                    np.flatnonzero(images.labels == label),
+                    size=min(per_class, int((images.labels == label).sum())),
+                    replace=False,
+                )
+                for label in np.unique(images.labels)
+            ]
+        )
+    )
     return LabelledImages(images.images[rows], images.labels[rows])
 
 
@@ -57,7 +70,8 @@ class RawDataset:
 
 
 def to_nchw(images: np.ndarray) -> np.ndarray:
-    """MedMNIST stores (N, H, W) for grey and (N, H, W, 3) for colour; the pipeline uses (N, C, H, W)."""
+    """MedMNIST stores (N, H, W) for grey and (N, H, W, 3) for colour; the pipeline uses (N, C, H,
+    W)."""
     if images.ndim == 3:
         return np.ascontiguousarray(images[:, None, :, :])
     if images.ndim == 4:

@@ -1,4 +1,5 @@
-"""The split stage's files and the only readers of them.
+"""The split stage's files (names and types) and the only readers of them; the split stage writes
+them with :func:`medssl.data.split.write_split`.
 
 ``data/prepared/`` holds what training may see: labelled images with labels, unlabelled images
 without labels, validation, and (read by evaluation only) test. The unlabelled pool's true labels go
@@ -8,17 +9,15 @@ to a separate folder, ``data/hidden/``, that no train stage lists in its deps an
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medssl.data.images import LabelledImages, RawDataset
-from medssl.data.split import Split, SplitConfig, split_task
-from medssl.errors import DataError
-from medssl.io import read_json, read_npz, write_json, write_npz
+from medssl.core.errors import DataError
+from medssl.core.io import read_json, read_npz, write_npz
+from medssl.data.images import LabelledImages
 
 LABELLED_FILE = "labelled.npz"
 UNLABELLED_FILE = "unlabelled.npz"
@@ -45,8 +44,12 @@ class DatasetInfo:
     split_seed: int
     counts: dict[str, int]
     patch_grid: int = 0  # > 0: the images are patches of larger images, grid x grid per image
-    known_classes: tuple[int, ...] = ()  # dataset indices of label_names, when the split keeps a subset
-    unknown_names: tuple[str, ...] = ()  # the classes held out of training entirely (open-set evaluation)
+    known_classes: tuple[
+        int, ...
+    ] = ()  # dataset indices of label_names, when the split keeps a subset
+    unknown_names: tuple[
+        str, ...
+    ] = ()  # the classes held out of training entirely (open-set evaluation)
 
     @property
     def num_classes(self) -> int:
@@ -68,7 +71,8 @@ class PseudoLabels:
 
 @dataclass(frozen=True)
 class TrainData:
-    """Everything a method may train on. There is deliberately no field for the unlabelled pool's labels."""
+    """Everything a method may train on. There is deliberately no field for the unlabelled pool's
+    labels."""
 
     labelled_x: np.ndarray  # uint8 (N, C, H, W)
     labelled_y: np.ndarray  # int64 (N,)
@@ -77,8 +81,8 @@ class TrainData:
     val_y: np.ndarray
     info: DatasetInfo
     pseudo_labels: PseudoLabels | None = None  # given to methods that use the cluster stage
-    # The features stage's trained ResNet-20 (a torch module, frozen), given to methods that use a fixed
-    # feature or loss network; it saw only the labelled images.
+    # The features stage's trained ResNet-20 (a torch module, frozen), given to methods that use a
+    # fixed feature or loss network; it saw only the labelled images.
     feature_network: Any = None
 
     @property
@@ -86,42 +90,8 @@ class TrainData:
         return self.info.num_classes
 
 
-def write_split(split: Split, raw: RawDataset, config: SplitConfig, prepared_dir: Path, hidden_dir: Path,
-                patch_images: dict[str, dict[str, np.ndarray]] | None = None) -> DatasetInfo:
-    """Write what training may see, the evaluation sets and the hidden labels. ``patch_images`` (val and
-    test: whole images, masks, each patch's place) is given for patch datasets."""
-    original_names = raw.label_names
-    kept_names = tuple(original_names[k] for k in config.known_classes) or original_names
-    info = DatasetInfo(
-        name=raw.name, task=split_task(len(kept_names)) if config.known_classes else raw.task,
-        label_names=kept_names, channels=raw.channels,
-        image_size=raw.image_size, labels_per_class=config.labels_per_class, split_seed=config.seed,
-        counts={"labelled": len(split.labelled), "unlabelled": len(split.unlabelled_images),
-                "val": len(split.val), "test": len(split.test),
-                "val_unknown": len(split.val_unknown or ()), "test_unknown": len(split.test_unknown or ())},
-        patch_grid=int(patch_images["test"]["grid"]) if patch_images else 0,
-        known_classes=tuple(config.known_classes),
-        unknown_names=tuple(original_names[k] for k in config.unknown_classes),
-    )
-    write_npz(prepared_dir / LABELLED_FILE, images=split.labelled.images, labels=split.labelled.labels,
-              source_index=split.labelled_source_index)
-    write_npz(prepared_dir / UNLABELLED_FILE, images=split.unlabelled_images,
-              source_index=split.unlabelled_source_index)
-    write_npz(prepared_dir / VAL_FILE, images=split.val.images, labels=split.val.labels)
-    write_npz(prepared_dir / TEST_FILE, images=split.test.images, labels=split.test.labels)
-    for file_name, images in ((VAL_UNKNOWN_FILE, split.val_unknown), (TEST_UNKNOWN_FILE, split.test_unknown)):
-        images = images or LabelledImages(split.test.images[:0], split.test.labels[:0])
-        write_npz(prepared_dir / file_name, images=images.images, labels=images.labels)
-    for name, file_name in (("val", VAL_PATCHES_FILE), ("test", TEST_PATCHES_FILE)):
-        write_npz(prepared_dir / file_name, **(patch_images[name] if patch_images else {"grid": np.array(0)}))
-    write_json(prepared_dir / INFO_FILE, dataclasses.asdict(info))
-    write_npz(hidden_dir / HIDDEN_LABELS_FILE, labels=split.unlabelled_hidden_labels,
-              source_index=split.unlabelled_source_index)
-    return info
-
-
 def load_dataset_info(prepared_dir: Path) -> DatasetInfo:
-    values = read_json(_existing(prepared_dir / INFO_FILE))
+    values = read_json(existing_file(prepared_dir / INFO_FILE))
     for key in ("label_names", "known_classes", "unknown_names"):
         if key in values:
             values[key] = tuple(values[key])
@@ -129,55 +99,66 @@ def load_dataset_info(prepared_dir: Path) -> DatasetInfo:
 
 
 def load_train_data(prepared_dir: Path) -> TrainData:
-    labelled = read_npz(_existing(prepared_dir / LABELLED_FILE))
-    unlabelled = read_npz(_existing(prepared_dir / UNLABELLED_FILE))
-    val = read_npz(_existing(prepared_dir / VAL_FILE))
-    return TrainData(labelled_x=labelled["images"], labelled_y=labelled["labels"],
-                     unlabelled_x=unlabelled["images"], val_x=val["images"], val_y=val["labels"],
-                     info=load_dataset_info(prepared_dir))
+    labelled = read_npz(existing_file(prepared_dir / LABELLED_FILE))
+    unlabelled = read_npz(existing_file(prepared_dir / UNLABELLED_FILE))
+    val = read_npz(existing_file(prepared_dir / VAL_FILE))
+    return TrainData(
+        labelled_x=labelled["images"],
+        labelled_y=labelled["labels"],
+        unlabelled_x=unlabelled["images"],
+        val_x=val["images"],
+        val_y=val["labels"],
+        info=load_dataset_info(prepared_dir),
+    )
 
 
 def write_pseudo_labels(path: Path, pseudo_labels: PseudoLabels) -> None:
-    write_npz(path, labels=pseudo_labels.labels, confidence=pseudo_labels.confidence,
-              distance=pseudo_labels.distance)
+    write_npz(
+        path,
+        labels=pseudo_labels.labels,
+        confidence=pseudo_labels.confidence,
+        distance=pseudo_labels.distance,
+    )
 
 
 def load_pseudo_labels(path: Path) -> PseudoLabels:
-    arrays = read_npz(_existing(path, "cluster"))
+    arrays = read_npz(existing_file(path, "cluster"))
     return PseudoLabels(arrays["labels"], arrays["confidence"], arrays["distance"])
 
 
 def load_labelled_set(path: Path) -> LabelledImages:
-    arrays = read_npz(_existing(path))
+    arrays = read_npz(existing_file(path))
     return LabelledImages(arrays["images"], arrays["labels"])
 
 
 def load_unknown_sets(prepared_dir: Path) -> tuple[LabelledImages, LabelledImages]:
-    """(test, val) images of the classes held out of training (open-set experiments); empty sets when
-    the split has none, or was written before open-set splits existed."""
+    """(test, val) images of the classes held out of training (open-set experiments); empty sets
+    when the split has none, or was written before open-set splits existed."""
     sets = []
     for file_name, fallback in ((TEST_UNKNOWN_FILE, TEST_FILE), (VAL_UNKNOWN_FILE, VAL_FILE)):
         path = prepared_dir / file_name
         if path.is_file():
             sets.append(load_labelled_set(path))
         else:
-            arrays = read_npz(_existing(prepared_dir / fallback))
+            arrays = read_npz(existing_file(prepared_dir / fallback))
             sets.append(LabelledImages(arrays["images"][:0], arrays["labels"][:0]))
     return sets[0], sets[1]
 
 
 def load_patch_images(prepared_dir: Path) -> dict[str, dict[str, np.ndarray]]:
     """Patch datasets: val and test whole images, masks, disease labels and each patch's place."""
-    return {name: read_npz(_existing(prepared_dir / file_name))
-            for name, file_name in (("val", VAL_PATCHES_FILE), ("test", TEST_PATCHES_FILE))}
+    return {
+        name: read_npz(existing_file(prepared_dir / file_name))
+        for name, file_name in (("val", VAL_PATCHES_FILE), ("test", TEST_PATCHES_FILE))
+    }
 
 
 def load_hidden_unlabelled_labels(hidden_dir: Path) -> np.ndarray:
     """Evaluation only: the true labels of the unlabelled pool, in the pool's order."""
-    return read_npz(_existing(hidden_dir / HIDDEN_LABELS_FILE))["labels"]
+    return read_npz(existing_file(hidden_dir / HIDDEN_LABELS_FILE))["labels"]
 
 
-def _existing(path: Path, stage: str = "split") -> Path:
+def existing_file(path: Path, stage: str = "split") -> Path:
     if not path.is_file():
         raise DataError(f"{path} is missing; run the {stage} stage first (dvc repro {stage})")
     return path

@@ -14,12 +14,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    num_classes: int = 3
-    channels: int = 1
-    train_per_class: int = 60
-    val_per_class: int = 10
-    test_per_class: int = 20
-    seed: int = 0
+    num_classes: int
+    channels: int
+    train_per_class: int
+    val_per_class: int
+    test_per_class: int
+    seed: int
 
 
 def synthetic_label_names(config: SyntheticConfig) -> tuple[str, ...]:
@@ -32,24 +32,39 @@ def make_synthetic_arrays(config: SyntheticConfig, image_size: int) -> dict[str,
         raise ValueError("data.synthetic.num_classes must be at least 2")
     rng = np.random.default_rng(config.seed)
     arrays = {}
-    for split, per_class in (("train", config.train_per_class), ("val", config.val_per_class),
-                             ("test", config.test_per_class)):
+    for split, per_class in (
+        ("train", config.train_per_class),
+        ("val", config.val_per_class),
+        ("test", config.test_per_class),
+    ):
         labels = np.repeat(np.arange(config.num_classes), per_class)
         rng.shuffle(labels)
-        arrays[f"{split}_images"] = np.stack([_draw(label, config, image_size, rng) for label in labels])
+        arrays[f"{split}_images"] = np.stack(
+            [_draw(label, config, image_size, rng) for label in labels]
+        )
         arrays[f"{split}_labels"] = labels.astype(np.int64)[:, None]
     arrays["label_names"] = np.array(synthetic_label_names(config))
     return arrays
 
 
-def _draw(label: int, config: SyntheticConfig, image_size: int, rng: np.random.Generator) -> np.ndarray:
+def _draw(
+    label: int, config: SyntheticConfig, image_size: int, rng: np.random.Generator
+) -> np.ndarray:
     image = rng.normal(0.3, 0.12, size=(config.channels, image_size, image_size))
     side = max(2, image_size // 5)
     radius = image_size / 4
     angle = 2 * np.pi * label / config.num_classes
-    centre = image_size / 2 + radius * np.array([np.sin(angle), np.cos(angle)]) + rng.integers(-2, 3, size=2)
+    centre = (
+        image_size / 2
+        + radius * np.array([np.sin(angle), np.cos(angle)])
+        + rng.integers(-2, 3, size=2)
+    )
     top, left = np.clip((centre - side / 2).astype(int), 0, image_size - side)
-    image[:, top:top + side, left:left + side] += 0.6
+    image[:, top : top + side, left : left + side] += 0.6
     pixels = np.clip(image, 0.0, 1.0) * 255
     # MedMNIST layout: (H, W) for one channel, (H, W, C) for colour.
-    return pixels[0].astype(np.uint8) if config.channels == 1 else pixels.transpose(1, 2, 0).astype(np.uint8)
+    return (
+        pixels[0].astype(np.uint8)
+        if config.channels == 1
+        else pixels.transpose(1, 2, 0).astype(np.uint8)
+    )

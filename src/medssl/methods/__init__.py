@@ -1,5 +1,4 @@
-"""Methods: each module registers one or more methods on import (see ``registry.BUILTIN_MODULES``)."""
-
-from medssl.methods.registry import available_methods, create_method, method_class
-
-__all__ = ["available_methods", "create_method", "method_class"]
+"""Methods: one folder per registered method (``methods/<name>/method.py``), code several methods
+share in ``methods/shared/``, the interface in ``base.py``, the step loop in ``loop.py`` and the
+lookup by name in ``registry.py``. Nothing here is imported on its own, so a stage imports only the
+methods it runs."""

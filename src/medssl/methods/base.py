@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from medssl.core.distributed import Ranks
 from medssl.data.prepared import DatasetInfo, TrainData
-from medssl.distributed import Ranks
 
 # One row of a training history: "step" plus named values (losses, validation scores).
 HistoryRow = dict[str, float]
@@ -19,7 +19,8 @@ HistoryRow = dict[str, float]
 
 @dataclass(frozen=True)
 class RunContext:
-    """Where and how one (method, seed) training runs; built by the train stage from ``params.train``."""
+    """Where and how one (method, seed) training runs; built by the train stage from
+    ``params.train``."""
 
     seed: int
     device: torch.device
@@ -48,13 +49,13 @@ class Method(ABC):
     def __init__(self, config: Any, info: DatasetInfo) -> None:
         self.config = config
         self.info = info
-        # Numbers a method measures while training (e.g. its generator's Fréchet distance): written to
-        # the training manifest per seed and summarised, mean ± std, by the evaluate stage.
+        # Numbers a method measures while training (e.g. its generator's Fréchet distance): written
+        # to the training manifest per seed and summarised, mean ± std, by the evaluate stage.
         self.training_metrics: dict[str, float] = {}
 
     @abstractmethod
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
-        """Train on ``data`` (never the unlabelled pool's labels) and return the training history."""
+        """Train on ``data`` (never the unlabelled pool's labels) and return its history."""
 
     @abstractmethod
     def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -70,9 +71,12 @@ class Method(ABC):
 
     def write_figures(self, directory: Path, seed: int) -> None:
         """Method-specific figures after training (e.g. a GAN's sample grid); none by default."""
+        return
 
-    def evaluation_extras(self, test: Any, val: Any, test_unknown: Any, val_unknown: Any, plots_dir: Path,
-                          seed: int) -> dict[str, float]:
-        """Method-specific test metrics beyond the standard ones (e.g. MCGAN's open-set steps) and their
-        figures, for one seed; the evaluate stage summarises them over seeds. None by default."""
+    def evaluation_extras(
+        self, test: Any, val: Any, test_unknown: Any, val_unknown: Any, plots_dir: Path, seed: int
+    ) -> dict[str, float]:
+        """Method-specific test metrics beyond the standard ones (e.g. MCGAN's open-set steps) and
+        their figures, for one seed; the evaluate stage summarises them over seeds. None by default.
+        """
         return {}

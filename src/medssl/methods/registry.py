@@ -1,38 +1,40 @@
-"""Method registry: ``@register("name")`` on a Method subclass; the params section ``methods.<name>``
-is built into that class's ``config_class``. Adding a method is one module plus one params section."""
+"""The method registry. Method ``<name>`` lives in the folder ``methods/<name>/``, whose
+``method.py`` registers it with ``@register("<name>")``; its params section is ``methods.<name>``.
+Adding a method is one folder plus one params section.
+
+A lookup imports that one folder (and what it imports), never the others: the train and evaluate
+stages of a method then run, and depend on, its own code alone (see the deps in ``dvc.yaml``).
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
-from medssl.config import build_config
+from medssl.core.config import build_config
+from medssl.core.errors import ConfigError
 from medssl.data.prepared import DatasetInfo
-from medssl.errors import ConfigError
 from medssl.methods.base import Method
 
 M = TypeVar("M", bound=type[Method])
 
+METHODS_PACKAGE = "medssl.methods"
+METHODS_FOLDER = Path(__file__).resolve().parent
+# Folders of the methods package that hold code for several methods, not a method of their own.
+NOT_METHODS = ("shared", "__pycache__")
+
 _METHODS: dict[str, type[Method]] = {}
-
-# Imported on first lookup rather than at package import: method modules import the training loop,
-# which imports ``medssl.methods.base``, so importing them from ``medssl/methods/__init__`` is circular.
-# The list is explicit so that a broken method fails loudly instead of silently leaving the registry.
-BUILTIN_MODULES = ("medssl.methods.supervised", "medssl.methods.pca_svm", "medssl.methods.ssgan",
-                   "medssl.methods.ssldec", "medssl.methods.cgan_aug", "medssl.methods.ucgan",
-                   "medssl.methods.anogan", "medssl.methods.patch_ssgan", "medssl.methods.patch_baselines")
-
-
-def _load_builtin_methods() -> None:
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
 
 
 def register(name: str) -> Callable[[M], M]:
     def decorate(method_class: M) -> M:
-        if name in _METHODS:
-            raise ValueError(f"method '{name}' is registered twice ({_METHODS[name].__name__}, {method_class.__name__})")
+        if name in _METHODS and _METHODS[name] is not method_class:
+            raise ValueError(
+                f"method '{name}' is registered twice ({_METHODS[name].__name__}, "
+                f"{method_class.__name__})"
+            )
         method_class.name = name
         _METHODS[name] = method_class
         return method_class
@@ -41,14 +43,37 @@ def register(name: str) -> Callable[[M], M]:
 
 
 def available_methods() -> tuple[str, ...]:
-    _load_builtin_methods()
-    return tuple(sorted(_METHODS))
+    """Every method folder, registered or not yet imported."""
+    return tuple(
+        sorted(
+            folder.name
+            for folder in METHODS_FOLDER.iterdir()
+            if folder.is_dir()
+            and folder.name not in NOT_METHODS
+            and (folder / "method.py").is_file()
+        )
+    )
+
+
+def method_module(name: str) -> str:
+    """The module that registers method ``name``."""
+    return f"{METHODS_PACKAGE}.{name}.method"
 
 
 def method_class(name: str) -> type[Method]:
-    _load_builtin_methods()
     if name not in _METHODS:
-        raise ConfigError(f"unknown method '{name}'; registered methods: {', '.join(available_methods())}")
+        if name not in available_methods():
+            raise ConfigError(
+                f"unknown method '{name}'; registered methods: {', '.join(available_methods())}"
+            )
+        # A method that fails to import fails loudly here, with its own traceback: nothing is
+        # skipped.
+        importlib.import_module(method_module(name))
+        if name not in _METHODS:
+            raise ConfigError(
+                f"{method_module(name)} does not register a method named '{name}' "
+                f'(@register("{name}") on its class)'
+            )
     return _METHODS[name]
 
 

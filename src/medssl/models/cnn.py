@@ -4,8 +4,8 @@ Three 3x3 stride-2 convolutions (32, 64, 128 channels), batch norm after the sec
 LeakyReLU with slope 0.01, then flatten, dropout and one dense layer. The paper's 128 px input gives
 16x16x128 before the dense layer; here the spatial size follows the image size (28 px -> 4x4).
 The supervised baseline uses it with K outputs; the semi-supervised GANs reuse it as their
-discriminator with the two stabilisers of Salimans et al. (2016) switched on: weight normalisation of
-every convolution and of the dense layer, and Gaussian noise added to the input during training.
+discriminator with the two stabilisers of Salimans et al. (2016) switched on: weight normalisation
+of every convolution and of the dense layer, and Gaussian noise added to the input during training.
 """
 
 from __future__ import annotations
@@ -43,15 +43,24 @@ def maybe_weight_norm(module: nn.Module, enabled: bool) -> nn.Module:
 
 
 class PlabCNN(nn.Module):
-    def __init__(self, in_channels: int, num_outputs: int, image_size: int, dropout: float = 0.5,
-                 use_weight_norm: bool = False, input_noise: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_outputs: int,
+        image_size: int,
+        dropout: float = 0.5,
+        use_weight_norm: bool = False,
+        input_noise: float = 0.0,
+    ) -> None:
         super().__init__()
         first, second, third = CHANNELS
 
         def conv(cin: int, cout: int) -> nn.Module:
             return maybe_weight_norm(nn.Conv2d(cin, cout, 3, stride=2, padding=1), use_weight_norm)
 
-        self.input_noise = GaussianNoise(input_noise)  # parameter-free: state-dict keys stay the baseline's
+        self.input_noise = GaussianNoise(
+            input_noise
+        )  # parameter-free: state-dict keys stay the baseline's
         self.trunk = nn.Sequential(
             conv(in_channels, first),
             nn.LeakyReLU(LEAKY_SLOPE),
@@ -64,11 +73,13 @@ class PlabCNN(nn.Module):
             nn.Flatten(),
         )
         self.dropout = nn.Dropout(dropout)
-        self.head = maybe_weight_norm(nn.Linear(third * conv_output_size(image_size) ** 2, num_outputs),
-                                      use_weight_norm)
+        self.head = maybe_weight_norm(
+            nn.Linear(third * conv_output_size(image_size) ** 2, num_outputs), use_weight_norm
+        )
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The flattened activations before dropout and the dense layer (the feature-matching layer)."""
+        """The flattened activations before dropout and the dense layer (the feature-matching
+        layer)."""
         return self.trunk(self.input_noise(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

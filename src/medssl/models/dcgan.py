@@ -1,4 +1,5 @@
-"""DCGAN (Radford, Metz & Chintala 2016), scaled to the pipeline's image size, optionally conditional.
+"""DCGAN (Radford, Metz & Chintala 2016), scaled to the pipeline's image size, optionally
+conditional.
 
 Generator: noise (+ one-hot label) -> dense -> (4c, s/4, s/4) -> batch norm, ReLU -> transposed conv
 to (2c, s/2, s/2) -> batch norm, ReLU -> transposed conv to (channels, s, s) -> tanh. Discriminator:
@@ -6,10 +7,10 @@ stride-2 4x4 convolutions c -> 2c (batch norm on the second), LeakyReLU 0.2, the
 logit. DCGAN's 64 px networks have one more block on each side; two suffice at 28 px and the block
 pattern is the same. Weights start as DCGAN's (normal, std 0.02).
 
-Conditional use (Mirza & Osindero 2014): the label enters the generator concatenated to the noise and
-the discriminator as K constant one-hot input planes. An all-zero plane stack means "label unknown",
-which lets the same discriminator also judge unlabelled real images and generated images shown
-without their label (the XRAY-GAN cgan_aug method trains it on the unlabelled pool that way).
+Conditional use (Mirza & Osindero 2014): the label enters the generator concatenated to the noise
+and the discriminator as K constant one-hot input planes. An all-zero plane stack means "label
+unknown", which lets the same discriminator also judge unlabelled real images and generated images
+shown without their label (the XRAY-GAN cgan_aug method trains it on the unlabelled pool that way).
 """
 
 from __future__ import annotations
@@ -26,22 +27,33 @@ LEAKY_SLOPE = 0.2  # DCGAN's
 
 def _check_size(image_size: int) -> None:
     if image_size % 4:
-        raise ValueError(f"the DCGAN networks halve the image twice: image size {image_size} must divide by 4")
+        raise ValueError(
+            f"the DCGAN networks halve the image twice: image size {image_size} must divide by 4"
+        )
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, out_channels: int, image_size: int, latent_dim: int = 100, num_classes: int = 0,
-                 base_channels: int = BASE_CHANNELS) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        image_size: int,
+        latent_dim: int = 100,
+        num_classes: int = 0,
+        base_channels: int = BASE_CHANNELS,
+    ) -> None:
         super().__init__()
         _check_size(image_size)
         self.latent_dim, self.num_classes, self.start = latent_dim, num_classes, image_size // 4
         self.width = 2 * base_channels
-        self.project = nn.Linear(latent_dim + num_classes, self.width * self.start ** 2)
+        self.project = nn.Linear(latent_dim + num_classes, self.width * self.start**2)
         self.upsample = nn.Sequential(
-            nn.BatchNorm2d(self.width), nn.ReLU(),
+            nn.BatchNorm2d(self.width),
+            nn.ReLU(),
             nn.ConvTranspose2d(self.width, base_channels, 4, stride=2, padding=1),
-            nn.BatchNorm2d(base_channels), nn.ReLU(),
-            nn.ConvTranspose2d(base_channels, out_channels, 4, stride=2, padding=1), nn.Tanh(),
+            nn.BatchNorm2d(base_channels),
+            nn.ReLU(),
+            nn.ConvTranspose2d(base_channels, out_channels, 4, stride=2, padding=1),
+            nn.Tanh(),
         )
         dcgan_initialise(self)
 
@@ -57,15 +69,23 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """``features`` is the flattened last convolution block (AnoGAN's intermediate layer f(x))."""
 
-    def __init__(self, in_channels: int, image_size: int, num_classes: int = 0,
-                 base_channels: int = BASE_CHANNELS) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        image_size: int,
+        num_classes: int = 0,
+        base_channels: int = BASE_CHANNELS,
+    ) -> None:
         super().__init__()
         _check_size(image_size)
         self.num_classes = num_classes
         self.trunk = nn.Sequential(
-            nn.Conv2d(in_channels + num_classes, base_channels, 4, stride=2, padding=1), nn.LeakyReLU(LEAKY_SLOPE),
-            nn.Conv2d(base_channels, 2 * base_channels, 4, stride=2, padding=1), nn.BatchNorm2d(2 * base_channels),
-            nn.LeakyReLU(LEAKY_SLOPE), nn.Flatten(),
+            nn.Conv2d(in_channels + num_classes, base_channels, 4, stride=2, padding=1),
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Conv2d(base_channels, 2 * base_channels, 4, stride=2, padding=1),
+            nn.BatchNorm2d(2 * base_channels),
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Flatten(),
         )
         self.head = nn.Linear(2 * base_channels * (image_size // 4) ** 2, 1)
         dcgan_initialise(self)
@@ -73,7 +93,13 @@ class DCGANDiscriminator(nn.Module):
     def _with_label_planes(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         if not self.num_classes:
             return images
-        planes = torch.zeros(len(images), self.num_classes, *images.shape[2:], dtype=images.dtype, device=images.device)
+        planes = torch.zeros(
+            len(images),
+            self.num_classes,
+            *images.shape[2:],
+            dtype=images.dtype,
+            device=images.device,
+        )
         if labels is not None:
             known = labels >= 0  # -1: label unknown, all-zero planes
             planes[known.nonzero().squeeze(1), labels[known]] = 1.0

@@ -10,17 +10,18 @@ default initialisation the generator's first outputs are saturated high-frequenc
 discriminator rejects at once, and on PneumoniaMNIST it never recovered (feature matching stalled).
 
 Salimans et al.'s MNIST networks (their train_mnist_feature_matching.py): D is 784-1000-500-250-250-
-250-10, every dense layer weight-normalised, Gaussian noise of std 0.3 on the input and 0.5 after every
-hidden layer, on images in [0, 1]; G is 100-500-500-784 with softplus and batch norm, a weight-normalised
-output layer and a sigmoid. The pipeline's images live in [-1, 1], so D maps its input back to [0, 1]
-(the noise std keeps its meaning) and G ends in a tanh. Feature matching uses the last 250-unit layer
-before its noise, as their code does (``layers[-3]``). Their weight-normalised dense layer (nn.DenseLayer)
-starts its direction from N(0, 0.1) and trains its scale only in the output layer (train_scale=False in the
-hidden ones), and their data-dependent initialisation runs with the noise on (deterministic=False). All
-three are kept: with the scales fixed at their noisy-init values the noise stays as large next to the
-activations as they intended. With trained scales and a noise-free init, validation accuracy on MNIST at
-10 labels per class peaked at 0.85-0.88 after 1,500-3,000 steps and then fell to 0.53-0.65; with their
-choices it rose steadily (0.93 at 3,000 steps, one seed).
+250-10, every dense layer weight-normalised, Gaussian noise of std 0.3 on the input and 0.5 after
+every hidden layer, on images in [0, 1]; G is 100-500-500-784 with softplus and batch norm, a
+weight-normalised output layer and a sigmoid. The pipeline's images live in [-1, 1], so D maps its
+input back to [0, 1] (the noise std keeps its meaning) and G ends in a tanh. Feature matching uses
+the last 250-unit layer before its noise, as their code does (``layers[-3]``). Their
+weight-normalised dense layer (nn.DenseLayer) starts its direction from N(0, 0.1) and trains its
+scale only in the output layer (train_scale=False in the hidden ones), and their data-dependent
+initialisation runs with the noise on (deterministic=False). All three are kept: with the scales
+fixed at their noisy-init values the noise stays as large next to the activations as they intended.
+With trained scales and a noise-free init, validation accuracy on MNIST at 10 labels per class
+peaked at 0.85-0.88 after 1,500-3,000 steps and then fell to 0.53-0.65; with their choices it rose
+steadily (0.93 at 3,000 steps, one seed).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ GENERATOR_BASE_CHANNELS = 256
 
 
 def dcgan_initialise(network: nn.Module, std: float = 0.02) -> None:
-    """Radford et al. (2016): every weight from N(0, 0.02), batch-norm scales from N(1, 0.02), zero biases."""
+    """Radford et al. (2016): every weight from N(0, 0.02), batch-norm scales from N(1, 0.02), zero
+    biases."""
     for module in network.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(module.weight, 0.0, std)
@@ -50,7 +52,10 @@ class PlabGenerator(nn.Module):
     def __init__(self, out_channels: int, image_size: int, latent_dim: int = 100) -> None:
         super().__init__()
         if image_size % 4:
-            raise ValueError(f"the PLAB-GAN generator doubles the size twice: image size {image_size} must divide by 4")
+            raise ValueError(
+                f"the PLAB-GAN generator doubles the size twice: image size {image_size} must "
+                "divide by 4"
+            )
         base, self.start = GENERATOR_BASE_CHANNELS, image_size // 4
         self.latent_dim = latent_dim
         self.project = nn.Linear(latent_dim, base * self.start * self.start)
@@ -66,7 +71,9 @@ class PlabGenerator(nn.Module):
         dcgan_initialise(self)
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
-        projected = self.project(noise).view(len(noise), GENERATOR_BASE_CHANNELS, self.start, self.start)
+        projected = self.project(noise).view(
+            len(noise), GENERATOR_BASE_CHANNELS, self.start, self.start
+        )
         return self.upsample(projected)
 
 
@@ -84,8 +91,14 @@ class SalimansMLPDiscriminator(nn.Module):
     HIDDEN = (1000, 500, 250, 250, 250)
     initialise_with_noise = True  # their init pass runs with the Gaussian noise on
 
-    def __init__(self, in_channels: int, num_classes: int, image_size: int, input_noise: float = 0.3,
-                 hidden_noise: float = 0.5) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        image_size: int,
+        input_noise: float = 0.3,
+        hidden_noise: float = 0.5,
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
         width = in_channels * image_size * image_size
@@ -112,9 +125,14 @@ class SalimansMLPGenerator(nn.Module):
         self.latent_dim = latent_dim
         self.shape = (out_channels, image_size, image_size)
         self.network = nn.Sequential(
-            nn.Linear(latent_dim, 500), nn.Softplus(), nn.BatchNorm1d(500),
-            nn.Linear(500, 500), nn.Softplus(), nn.BatchNorm1d(500),
-            weight_norm(nn.Linear(500, out_channels * image_size * image_size)), nn.Tanh(),
+            nn.Linear(latent_dim, 500),
+            nn.Softplus(),
+            nn.BatchNorm1d(500),
+            nn.Linear(500, 500),
+            nn.Softplus(),
+            nn.BatchNorm1d(500),
+            weight_norm(nn.Linear(500, out_channels * image_size * image_size)),
+            nn.Tanh(),
         )
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
-"""torchvision's ResNet-18 with the small-image stem used for 32 px inputs (He et al. 2016, Sec. 4.2;
-MedMNIST's 28 px baseline): a 3x3 stride-1 first convolution and no max-pool, so a 28 px image is
-not shrunk to 7 px before the first residual stage. Trained from scratch (no ImageNet weights offline)."""
+"""torchvision's ResNet-18 with the small-image stem used for 32 px inputs (He et al. 2016, Sec.
+4.2; MedMNIST's 28 px baseline): a 3x3 stride-1 first convolution and no max-pool, so a 28 px image
+is not shrunk to 7 px before the first residual stage. Trained from scratch (no ImageNet weights
+offline)."""
 
 from __future__ import annotations
 

@@ -44,8 +44,11 @@ class ResNet20(nn.Module):
     def __init__(self, in_channels: int) -> None:
         super().__init__()
         first = STAGE_CHANNELS[0]
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, first, 3, padding=1, bias=False), nn.BatchNorm2d(first),
-                                  nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, first, 3, padding=1, bias=False),
+            nn.BatchNorm2d(first),
+            nn.ReLU(),
+        )
         blocks, channels = [], first
         for stage, out_channels in enumerate(STAGE_CHANNELS):
             for index in range(BLOCKS_PER_STAGE):

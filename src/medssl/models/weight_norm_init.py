@@ -15,23 +15,31 @@ from torch.nn.utils import parametrize
 
 
 def _is_weight_normalised(module: nn.Module) -> bool:
-    # Transposed convolutions are left out: PyTorch's weight_norm normalises them over input channels.
-    return isinstance(module, (nn.Linear, nn.Conv2d)) and parametrize.is_parametrized(module, "weight")
+    # Transposed convolutions are left out: PyTorch's weight_norm normalises them over input
+    # channels.
+    return isinstance(module, (nn.Linear, nn.Conv2d)) and parametrize.is_parametrized(
+        module, "weight"
+    )
 
 
 @torch.no_grad()
-def initialise_weight_norm_from_data(network: nn.Module, images: torch.Tensor, forward: str = "forward",
-                                     with_noise: bool = False) -> int:
-    """Set g and b of every weight-normalised layer of ``network`` from ``images``; returns how many.
+def initialise_weight_norm_from_data(
+    network: nn.Module, images: torch.Tensor, forward: str = "forward", with_noise: bool = False
+) -> int:
+    """Set g and b of every weight-normalised layer of ``network`` from ``images``; returns how
+    many.
 
     By default runs in eval mode (no input noise or dropout), so it draws no random numbers.
     ``with_noise`` runs it in training mode, as Salimans et al.'s MNIST code does, so every unit is
     standardised with the noise included; it draws from the seeded global generator, so a seeded run
-    stays reproducible (meant for networks without batch norm, whose running statistics it would move).
-    ``forward`` names the method to call (``features`` initialises the trunk only).
+    stays reproducible (meant for networks without batch norm, whose running statistics it would
+    move). ``forward`` names the method to call (``features`` initialises the trunk only).
     """
-    handles = [module.register_forward_hook(_standardise_output)
-               for module in network.modules() if _is_weight_normalised(module)]
+    handles = [
+        module.register_forward_hook(_standardise_output)
+        for module in network.modules()
+        if _is_weight_normalised(module)
+    ]
     was_training = network.training
     network.train(with_noise)
     try:
@@ -48,7 +56,9 @@ def _standardise_output(module: nn.Module, _inputs: tuple, output: torch.Tensor)
     reduce_axes = [axis for axis in range(output.ndim) if axis != unit_axis]
     mean = output.mean(dim=reduce_axes)
     std = output.std(dim=reduce_axes).clamp_min(1e-6)
-    scale = module.parametrizations.weight.original0  # g, shaped to broadcast over the weight's other axes
+    scale = (
+        module.parametrizations.weight.original0
+    )  # g, shaped to broadcast over the weight's other axes
     scale.div_(std.view(-1, *([1] * (scale.ndim - 1))))
     if module.bias is not None:
         module.bias.sub_(mean).div_(std)

@@ -1,0 +1,72 @@
+"""Device choice and seeding, in one place so no module hard-codes ``.cuda()`` or a global RNG."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """``auto`` takes the first CUDA device if there is one, else the CPU."""
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if preference.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"train.device is '{preference}' but no CUDA device is visible; use 'auto' or 'cpu'"
+        )
+    return torch.device(preference)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed the framework RNGs that network initialisation and dropout draw from."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def place_network(
+    network: nn.Module, device: torch.device, channels_last: bool = False
+) -> nn.Module:
+    """Move ``network`` to ``device``; with ``channels_last`` its 4-D weights use the NHWC layout,
+    which oneDNN's CPU convolutions run faster (the arithmetic is the same; inputs need not change).
+    """
+    network = network.to(device)
+    return network.to(memory_format=torch.channels_last) if channels_last else network
+
+
+def configure_backends(device: torch.device, deterministic: bool) -> None:
+    """CUDA only: reproducible kernels, or cuDNN's autotuner (faster, run-to-run noise) when not
+    ``deterministic``. Nothing changes on the CPU, whose kernels are deterministic for a thread
+    count."""
+    if device.type != "cuda":
+        return
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
+    if deterministic:
+        os.environ.setdefault(
+            "CUBLAS_WORKSPACE_CONFIG", ":4096:8"
+        )  # cuBLAS needs it to be deterministic
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+AUTOCAST_MODES = ("none", "bf16")
+
+
+def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast for ``bf16`` (matrix products and convolutions in bf16, reductions such as
+    the K+1 losses' logsumexp in fp32, which the losses also ask for explicitly); nothing for
+    ``none``."""
+    if mode not in AUTOCAST_MODES:
+        raise ValueError(f"train.autocast is '{mode}'; use one of {', '.join(AUTOCAST_MODES)}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16")
+
+
+def configure_threads(num_threads: int) -> None:
+    """0 keeps PyTorch's default (one thread per core)."""
+    if num_threads > 0:
+        torch.set_num_threads(num_threads)

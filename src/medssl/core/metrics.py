@@ -1,0 +1,129 @@
+"""Classification metrics, ROC curves and mean ± std over seeds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
+
+SELECTION_METRICS = ("accuracy", "balanced_accuracy", "auc")
+# The metrics every table reports, in this order.
+HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "auc")
+# Mean ROC curves are averaged on this false-positive-rate grid (vertical averaging, Fawcett 2006).
+FPR_GRID = np.linspace(0.0, 1.0, 101)
+
+
+def macro_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Binary: AUC of the positive class. Multi-class: macro average of one-vs-rest AUCs."""
+    num_classes = probabilities.shape[1]
+    if num_classes == 2:
+        return float(roc_auc_score(labels, probabilities[:, 1]))
+    return float(
+        roc_auc_score(
+            labels, probabilities, multi_class="ovr", average="macro", labels=np.arange(num_classes)
+        )
+    )
+
+
+def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """The recall of each class; NaN for a class absent from ``labels``."""
+    accuracy = np.full(num_classes, np.nan)
+    for label in range(num_classes):
+        rows = labels == label
+        if rows.any():
+            accuracy[label] = float(np.mean(predictions[rows] == label))
+    return accuracy
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, object]:
+    predictions = probabilities.argmax(axis=1)
+    num_classes = probabilities.shape[1]
+    return {
+        "accuracy": float(np.mean(predictions == labels)),
+        "balanced_accuracy": float(balanced_accuracy_score(labels, predictions)),
+        "auc": macro_auc(labels, probabilities),
+        "per_class_accuracy": per_class_accuracy(labels, predictions, num_classes).tolist(),
+        "confusion": confusion_matrix(labels, predictions, labels=np.arange(num_classes)).tolist(),
+    }
+
+
+def selection_score(metric: str, labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The validation score used to pick the best checkpoint (higher is better)."""
+    if metric == "accuracy":
+        return float(np.mean(probabilities.argmax(axis=1) == labels))
+    if metric == "balanced_accuracy":
+        return float(balanced_accuracy_score(labels, probabilities.argmax(axis=1)))
+    if metric == "auc":
+        return macro_auc(labels, probabilities)
+    raise ValueError(
+        f"unknown selection metric '{metric}'; use one of {', '.join(SELECTION_METRICS)}"
+    )
+
+
+def one_vs_rest_tpr(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """(K, len(FPR_GRID)) true-positive rates of each class's one-vs-rest ROC on the shared FPR
+    grid."""
+    curves = []
+    for label in range(probabilities.shape[1]):
+        fpr, tpr, _ = roc_curve(labels == label, probabilities[:, label])
+        curve = np.interp(FPR_GRID, fpr, tpr)
+        curve[0] = 0.0
+        curves.append(curve)
+    return np.stack(curves)
+
+
+def one_vs_rest_auc(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """(K,) AUC of each class against the rest."""
+    return np.array(
+        [roc_auc_score(labels == k, probabilities[:, k]) for k in range(probabilities.shape[1])]
+    )
+
+
+def mean_and_std(values: Sequence[float]) -> dict[str, float]:
+    """Sample standard deviation (ddof=1) over seeds; 0 for a single seed."""
+    array = np.asarray(values, dtype=float)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return {"mean": float(array.mean()), "std": std}
+
+
+def binary_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
+    """AUC of ``score`` (higher = positive) for a boolean target; NaN when one side is empty."""
+    is_positive = np.asarray(is_positive, dtype=bool)
+    if is_positive.all() or not is_positive.any():
+        return float("nan")
+    return float(roc_auc_score(is_positive, score))
+
+
+def best_threshold(is_positive: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """(threshold, accuracy): the cut ``score >= threshold`` -> positive with the highest accuracy,
+    halfway between neighbouring scores (ties: the lowest such threshold)."""
+    order = np.sort(np.unique(score))
+    candidates = np.concatenate([[order[0] - 1.0], (order[1:] + order[:-1]) / 2, [order[-1] + 1.0]])
+    accuracies = [np.mean((score >= cut) == is_positive) for cut in candidates]
+    best = int(np.argmax(accuracies))
+    return float(candidates[best]), float(accuracies[best])
+
+
+def frechet_distance(first: np.ndarray, second: np.ndarray) -> float:
+    """|mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)) between two sets of feature vectors
+    (rows): the formula of the Fréchet Inception Distance (Heusel et al. 2017), in whatever feature
+    space the rows come from. Name the space when reporting it: in another space it is not the FID.
+    """
+    from scipy import linalg
+
+    first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+    mean_difference = first.mean(axis=0) - second.mean(axis=0)
+    covariance_first, covariance_second = np.cov(first, rowvar=False), np.cov(second, rowvar=False)
+    root = linalg.sqrtm(covariance_first @ covariance_second)
+    root = np.real(root)  # tiny imaginary parts are numerical noise
+    return float(
+        mean_difference @ mean_difference
+        + np.trace(covariance_first + covariance_second - 2 * root)
+    )
+
+
+def metric_slug(name: str) -> str:
+    """A class name as it appears in metric keys (e.g. MCGAN's ``auc_<slug>_gan``)."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")

@@ -1,0 +1,1 @@
+"""The anogan method: see method.py."""

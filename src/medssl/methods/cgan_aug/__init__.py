@@ -1,0 +1,1 @@
+"""The cgan_aug method: see method.py."""

@@ -1,0 +1,1 @@
+"""The mcgan method: see method.py."""

@@ -1,0 +1,1 @@
+"""The patch_convnet method: see method.py."""

@@ -1,0 +1,1 @@
+"""The patch_resnet34 method: see method.py."""

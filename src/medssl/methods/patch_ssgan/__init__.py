@@ -1,0 +1,1 @@
+"""The patch_ssgan method: see method.py."""

@@ -1,0 +1,1 @@
+"""The pca_svm method: see method.py."""

@@ -1,0 +1,1 @@
+"""The plabgan method: see method.py."""

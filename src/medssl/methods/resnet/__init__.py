@@ -1,0 +1,1 @@
+"""The resnet method: see method.py."""

@@ -1,0 +1,31 @@
+"""resnet: ResNet-18 with the small-image stem, the MedMNIST v2 reference network, trained on the
+labelled images only. It never sees the unlabelled pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from medssl.methods.registry import register
+from medssl.methods.shared.supervised import SupervisedClassifier
+from medssl.models.resnet import small_image_resnet18
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    iterations: int
+    batch_size: int
+    learning_rate: float
+    adam_beta1: float
+    weight_decay: float
+
+
+@register("resnet")
+class ResNetBaseline(SupervisedClassifier):
+    config_class = ResNetConfig
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        return {
+            self.classifier_name: small_image_resnet18(self.info.channels, self.info.num_classes)
+        }

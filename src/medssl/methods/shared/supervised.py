@@ -1,0 +1,49 @@
+"""Supervised classifiers on the common loop: cross-entropy on the labelled images (or patches)
+only, with Adam. ``supervised_cnn`` and ``resnet`` train on whole images, ``patch_convnet`` and
+``patch_resnet34`` on augmented patches with optional class weighting."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from medssl.core.errors import ConfigError
+from medssl.data.prepared import TrainData
+from medssl.methods.loop import EpochSampler, LabelledCrossEntropyMethod
+from medssl.methods.shared.augment import random_flips, random_shifted_crops
+
+CLASS_WEIGHTINGS = ("none", "balanced")
+
+
+class SupervisedClassifier(LabelledCrossEntropyMethod):
+    """Adam over the classifier: ``learning_rate``, ``adam_beta1`` and ``weight_decay`` from the
+    params."""
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        optimizer = torch.optim.Adam(
+            self.classifier().parameters(),
+            lr=self.config.learning_rate,
+            betas=(self.config.adam_beta1, 0.999),
+            weight_decay=self.config.weight_decay,
+        )
+        return {self.classifier_name: optimizer}
+
+
+class PatchClassifier(SupervisedClassifier):
+    """Labelled patches, randomly shifted (``crop_shift``) and flipped; with ``class_weighting:
+    balanced`` each class's loss is weighted by the inverse of its share of the labelled patches."""
+
+    def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
+        if self.config.class_weighting not in CLASS_WEIGHTINGS:
+            raise ConfigError(
+                f"methods.{self.name}.class_weighting is '{self.config.class_weighting}'; "
+                f"use one of {', '.join(CLASS_WEIGHTINGS)}"
+            )
+        if self.config.class_weighting == "balanced":
+            counts = np.bincount(data.labelled_y, minlength=self.info.num_classes).astype(float)
+            weights = counts.sum() / np.maximum(counts, 1.0) / self.info.num_classes
+            self.class_weights = torch.tensor(weights, dtype=torch.float32, device=self.device)
+        return super().build_samplers(data, seed)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        return random_flips(random_shifted_crops(images, self.config.crop_shift))

@@ -1,0 +1,1 @@
+"""The ssgan method: see method.py."""

@@ -1,0 +1,1 @@
+"""The ssldec method: see method.py."""

@@ -1,0 +1,1 @@
+"""The supervised_cnn method: see method.py."""

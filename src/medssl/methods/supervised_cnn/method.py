@@ -1,0 +1,33 @@
+"""supervised_cnn: the PLAB-GAN paper's CNN baseline (its discriminator's shape, K outputs), trained
+on the labelled images only. It never sees the unlabelled pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from medssl.methods.registry import register
+from medssl.methods.shared.supervised import SupervisedClassifier
+from medssl.models.cnn import PlabCNN
+
+
+@dataclass(frozen=True)
+class SupervisedCNNConfig:
+    iterations: int
+    batch_size: int
+    learning_rate: float
+    adam_beta1: float
+    weight_decay: float
+    dropout: float
+
+
+@register("supervised_cnn")
+class SupervisedCNN(SupervisedClassifier):
+    config_class = SupervisedCNNConfig
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        network = PlabCNN(
+            self.info.channels, self.info.num_classes, self.info.image_size, self.config.dropout
+        )
+        return {self.classifier_name: network}

@@ -1,0 +1,1 @@
+"""The ucgan method: see method.py."""

@@ -1,0 +1,175 @@
+"""The evaluate stage: score every seed's model of one method on the test split (and val, for
+reference), and write mean ± std over seeds and the plots.
+
+  metrics/methods/<method>.json                          mean ± std over seeds (git)
+  plots/eval/<method>/confusion.csv, roc.csv             DVC plot data (git)
+  plots/eval/<method>/figures/confusion.png, roc.png     every figure evaluation draws (git), the
+                                                         method's own too (open-set ROC,
+                                                         reconstructions, heatmaps), so queued
+                                                         experiments keep them all
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medssl.core import plots
+from medssl.core.device import pick_device
+from medssl.core.io import read_json, write_csv, write_json
+from medssl.core.metrics import (
+    FPR_GRID,
+    HEADLINE_METRICS,
+    classification_metrics,
+    mean_and_std,
+    one_vs_rest_auc,
+    one_vs_rest_tpr,
+)
+from medssl.data.prepared import (
+    TEST_FILE,
+    VAL_FILE,
+    DatasetInfo,
+    existing_file,
+    load_dataset_info,
+    load_labelled_set,
+    load_patch_images,
+    load_unknown_sets,
+)
+from medssl.methods.registry import create_method
+from medssl.pipeline.patch_evaluation import patch_image_evaluation
+from medssl.pipeline.runs import MANIFEST_FILE, seed_directory
+
+FIGURES_SUBDIR = "figures"  # under plots/eval/<method>/: declared as one plots folder in dvc.yaml
+
+
+def evaluate_method(
+    name: str,
+    models_dir: Path,
+    prepared_dir: Path,
+    metrics_path: Path,
+    plots_dir: Path,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Score every seed's model on test (and val, for reference); write mean ± std and plots."""
+    manifest = read_json(existing_file(models_dir / MANIFEST_FILE, f"train@{name}"))
+    info = load_dataset_info(prepared_dir)
+    test = load_labelled_set(prepared_dir / TEST_FILE)
+    val = load_labelled_set(prepared_dir / VAL_FILE)
+    test_unknown, val_unknown = load_unknown_sets(prepared_dir)
+    patch_images = load_patch_images(prepared_dir) if info.patch_grid else None
+    per_seed, test_probabilities = {}, {}
+    figures_dir = plots_dir / FIGURES_SUBDIR
+    for seed in manifest["seeds"]:
+        method = create_method(name, manifest["config"], info)
+        method.load(seed_directory(models_dir, seed), pick_device(device))
+        test_probabilities[seed] = method.predict_proba(test.images)
+        val_probabilities = method.predict_proba(val.images)
+        per_seed[seed] = {
+            "test": classification_metrics(test.labels, test_probabilities[seed]),
+            "val": classification_metrics(val.labels, val_probabilities),
+            "extras": method.evaluation_extras(
+                test, val, test_unknown, val_unknown, figures_dir, seed
+            ),
+        }
+        if (
+            patch_images
+        ):  # a patch dataset: image-level scores, localisation and heatmaps, for every method
+            per_seed[seed]["extras"].update(
+                patch_image_evaluation(
+                    test_probabilities[seed],
+                    val_probabilities,
+                    patch_images["test"],
+                    patch_images["val"],
+                    figures_dir,
+                    f"{name}, {info.labels_per_class} labelled images per class, seed {seed}",
+                    seed,
+                )
+            )
+    metrics = _summarise(name, info, manifest, per_seed)
+    write_json(metrics_path, metrics)
+    _write_evaluation_plots(name, info, test.labels, test_probabilities, per_seed, plots_dir)
+    return metrics
+
+
+def _summarise(
+    name: str,
+    info: DatasetInfo,
+    manifest: Mapping[str, Any],
+    per_seed: Mapping[int, Mapping[str, Mapping[str, Any]]],
+) -> dict[str, Any]:
+    seeds = list(per_seed)
+    summary: dict[str, Any] = {
+        "method": name,
+        "dataset": info.name,
+        "image_size": info.image_size,
+        "labels_per_class": info.labels_per_class,
+        "split_seed": info.split_seed,
+        "seeds": seeds,
+    }
+    for split in ("test", "val"):
+        summary[split] = {
+            metric: mean_and_std([per_seed[s][split][metric] for s in seeds])
+            for metric in HEADLINE_METRICS
+        }
+    summary["test_per_class_accuracy"] = {
+        label: mean_and_std([per_seed[s]["test"]["per_class_accuracy"][index] for s in seeds])
+        for index, label in enumerate(info.label_names)
+    }
+    summary["train_seconds"] = mean_and_std(list(manifest["train_seconds"].values()))
+    per_seed_training = manifest.get("training_metrics", {})
+    for metric in sorted({key for values in per_seed_training.values() for key in values}):
+        summary[metric] = mean_and_std(
+            [values[metric] for values in per_seed_training.values() if metric in values]
+        )
+    extra_metrics = sorted({key for s in seeds for key in per_seed[s].get("extras", {})})
+    if extra_metrics:
+        summary["extras"] = {
+            key: mean_and_std(
+                [per_seed[s]["extras"][key] for s in seeds if key in per_seed[s]["extras"]]
+            )
+            for key in extra_metrics
+        }
+    summary["per_seed"] = {
+        f"seed_{s}": {f"test_{metric}": per_seed[s]["test"][metric] for metric in HEADLINE_METRICS}
+        for s in seeds
+    }
+    return summary
+
+
+def _write_evaluation_plots(
+    name: str,
+    info: DatasetInfo,
+    labels: np.ndarray,
+    probabilities: Mapping[int, np.ndarray],
+    per_seed: Mapping[int, Mapping[str, Any]],
+    plots_dir: Path,
+) -> None:
+    names = info.label_names
+    title = f"{name}: {info.name}, {info.labels_per_class} labels/class, {len(probabilities)} seeds"
+    # DVC's confusion template counts rows of (actual, predicted); all seeds are stacked.
+    write_csv(
+        plots_dir / "confusion.csv",
+        [
+            {"actual": names[truth], "predicted": names[guess]}
+            for p in probabilities.values()
+            for truth, guess in zip(labels, p.argmax(axis=1), strict=True)
+        ],
+    )
+    matrix = np.sum([per_seed[s]["test"]["confusion"] for s in probabilities], axis=0)
+    plots.confusion_matrix_figure(
+        matrix, names, plots_dir / FIGURES_SUBDIR / "confusion.png", title
+    )
+    tpr = np.stack(
+        [one_vs_rest_tpr(labels, p) for p in probabilities.values()]
+    )  # (seeds, classes, grid)
+    auc = np.stack([one_vs_rest_auc(labels, p) for p in probabilities.values()])
+    # DVC's linear plot: the macro-average one-vs-rest ROC, averaged over seeds.
+    macro = tpr.mean(axis=(0, 1))
+    write_csv(
+        plots_dir / "roc.csv",
+        [{"fpr": float(f), "tpr": float(t)} for f, t in zip(FPR_GRID, macro, strict=True)],
+    )
+    plots.roc_figure(tpr, auc, names, plots_dir / FIGURES_SUBDIR / "roc.png", title)

@@ -1,0 +1,97 @@
+"""The report stage: one table and one figure comparing every enabled method at this budget."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from medssl.core import plots
+from medssl.core.errors import DataError
+from medssl.core.io import read_json, write_text
+from medssl.core.metrics import HEADLINE_METRICS
+
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "auc": "macro AUC",
+}
+
+
+def format_score(score: Mapping[str, float], metric: str) -> str:
+    """Accuracies as percentages, AUC as a fraction, like the papers' tables."""
+    if metric == "auc":
+        return f"{score['mean']:.3f} ± {score['std']:.3f}"
+    return f"{100 * score['mean']:.1f} ± {100 * score['std']:.1f}"
+
+
+def load_method_metrics(methods: Sequence[str], metrics_dir: Path) -> dict[str, dict[str, Any]]:
+    loaded = {}
+    for method in methods:
+        path = metrics_dir / f"{method}.json"
+        if not path.is_file():
+            raise DataError(
+                f"{path} is missing; run the evaluate stage for {method} (dvc repro "
+                f"evaluate@{method})"
+            )
+        loaded[method] = read_json(path)
+    return loaded
+
+
+def summary_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
+    first = next(iter(results.values()))
+    seeds = ", ".join(str(s) for s in first["seeds"])
+    lines = [
+        f"# {first['dataset']} ({first['image_size']} px), {first['labels_per_class']} labelled "
+        "images per class",
+        "",
+        f"Test split, mean ± std over training seeds {seeds} (split seed {first['split_seed']}). "
+        "Accuracies in %, macro one-vs-rest AUC as a fraction; models selected on the validation "
+        "split.",
+        "",
+        "| method | "
+        + " | ".join(METRIC_LABELS[m] for m in HEADLINE_METRICS)
+        + " | train s / seed |",
+        "|---|" + "---|" * (len(HEADLINE_METRICS) + 1),
+    ]
+    for method, result in results.items():
+        cells = [format_score(result["test"][m], m) for m in HEADLINE_METRICS]
+        lines.append(
+            f"| {method} | " + " | ".join(cells) + f" | {result['train_seconds']['mean']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def pseudo_label_markdown(cluster: Mapping[str, Any]) -> str:
+    per_class = ", ".join(
+        f"{name} {100 * value:.1f}"
+        for name, value in cluster["per_class_accuracy"].items()
+        if value is not None
+    )
+    return (
+        "\nPseudo-labels of the cluster stage (used by plabgan): "
+        f"{100 * cluster['pseudo_label_accuracy']:.1f} % "
+        f"right over {cluster['images']} unlabelled images (per class: {per_class}).\n"
+    )
+
+
+def build_report(
+    methods: Sequence[str],
+    metrics_dir: Path,
+    markdown_path: Path,
+    figure_path: Path,
+    cluster_metrics: Path | None = None,
+) -> str:
+    results = load_method_metrics(methods, metrics_dir)
+    markdown = summary_markdown(results)
+    if cluster_metrics is not None and cluster_metrics.is_file():
+        markdown += pseudo_label_markdown(read_json(cluster_metrics))
+    write_text(markdown_path, markdown)
+    first = next(iter(results.values()))
+    plots.method_comparison_figure(
+        {method: result["test"] for method, result in results.items()},
+        list(HEADLINE_METRICS),
+        figure_path,
+        f"{first['dataset']}, {first['labels_per_class']} labels/class",
+    )
+    return markdown

@@ -1,0 +1,1 @@
+"""Results across experiments: the tables and figures of a label-budget sweep."""
