@@ -65,9 +65,8 @@ def test_constrained_kmeans_moves_centres_towards_the_pool_and_keeps_class_ident
         config_from_params(ClusterConfig, "cluster", kmeans_iterations=10),
     )
     assert (refined.labels == truth).mean() >= (nearest.labels == truth).mean()
-    assert (
-        centres[0, 0] < -2 and centres[1, 0] > 2
-    )  # the centres moved out to the clusters, in order
+    # the centres moved out to the clusters, in order
+    assert centres[0, 0] < -2 and centres[1, 0] > 2
     assert np.all((refined.confidence >= 0.5) & (refined.confidence <= 1.0))
 
 

@@ -157,6 +157,8 @@ def test_interrupted_training_resumes_to_the_same_weights(
     )
     resumed_history = resumed.fit(synthetic_train_data, cpu_run(seed=1, checkpoint_path=checkpoint))
     assert not checkpoint.exists()  # removed once the training finished
+    # The recorded time counts the interrupted segment too.
+    assert 0 < resumed.earlier_seconds < resumed.seconds_so_far()
     assert resumed_history == straight_history
     for name, network in straight.networks.items():
         for key, tensor in network.state_dict().items():

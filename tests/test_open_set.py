@@ -51,9 +51,8 @@ def test_batched_search_equals_one_image_at_a_time():
     )
     # The same searches, only batched differently: equal up to float rounding in the convolutions.
     torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-4)
-    assert all(
-        p.requires_grad for p in generator.parameters()
-    )  # the search leaves the networks trainable
+    # the search leaves the networks trainable
+    assert all(p.requires_grad for p in generator.parameters())
 
 
 def _open_set_data(
@@ -145,9 +144,8 @@ def test_a_saved_mcgan_scores_as_it_did_when_calibrated(synthetic_raw, tmp_path:
     loaded = create_method("mcgan", method_values("mcgan", **TINY), info)
     loaded.load(tmp_path, torch.device("cpu"))
     assert loaded.seed == 3
-    assert (
-        len(loaded._score_cache) == 1
-    )  # the calibration's validation subset, restored rather than searched again
+    # the calibration's validation subset, restored rather than searched again
+    assert len(loaded._score_cache) == 1
     val_subset = balanced_subset(
         LabelledImages(split.val.images, split.val.labels), TINY["validation_images_per_class"], 3
     )

@@ -45,9 +45,8 @@ def test_lesion_maps_make_the_mask_and_the_optic_disc_is_not_a_lesion(tmp_path: 
     )
     diseased = arrays["disease"] == 1
     assert diseased.sum() == 6 and (arrays["disease"] == 0).sum() == 6
-    assert (
-        arrays["masks"][diseased].sum(axis=(1, 2)).tolist() == [16] * 6
-    )  # the 4 x 4 lesion only, no optic disc
+    # the 4 x 4 lesion only, no optic disc
+    assert arrays["masks"][diseased].sum(axis=(1, 2)).tolist() == [16] * 6
     assert not arrays["masks"][~diseased].any() and arrays["has_mask"].all()
 
 
@@ -83,9 +82,8 @@ def test_patch_labels_and_the_split(tmp_path: Path):
     seen = set(split.split.labelled_source_index // GRID**2) | set(
         split.split.unlabelled_source_index // GRID**2
     )
-    assert (
-        len(seen) == 8
-    )  # 12 images less one val and one test image per class: labelled or not, apart
+    # 12 images less one val and one test image per class: labelled or not, apart
+    assert len(seen) == 8
 
 
 def test_image_scores_and_localisation_of_a_perfect_patch_classifier():
@@ -109,9 +107,8 @@ def test_image_scores_and_localisation_of_a_perfect_patch_classifier():
         grid,
         32,
     )
-    assert (
-        np.unravel_index(maps[0].argmax(), maps[0].shape)[0] // 8 == 1
-    )  # the hot spot is in row 1
+    # the hot spot is in row 1
+    assert np.unravel_index(maps[0].argmax(), maps[0].shape)[0] // 8 == 1
 
 
 def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, tmp_path: Path):

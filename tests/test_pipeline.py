@@ -161,10 +161,11 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         assert list((repo / "plots" / "train" / gan).rglob("samples*.png")), (
             f"no sample grid for {gan}"
         )
+    # the generator's quality, measured in training, reaches the metrics
     for gan in (
         "cgan_aug",
         "ucgan",
-    ):  # the generator's quality, measured in training, reaches the metrics
+    ):
         quality = json.loads((repo / "metrics" / "methods" / f"{gan}.json").read_text())[
             "generator_fd_resnet20"
         ]

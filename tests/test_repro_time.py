@@ -73,9 +73,8 @@ def test_timed_run_stamps_lines_in_order_and_returns_the_exit_code(tmp_path: Pat
     lines, total, code = repro_time.timed_run([sys.executable, "-c", script], tmp_path, echo=False)
     assert code == 0 and [line for _, line in lines] == ["Running stage 'a':", "Running stage 'b':"]
     rows = repro_time.stage_intervals(lines, total)
-    assert (
-        rows[0]["seconds"] >= 0.25
-    )  # the sleep lies between the two lines, so the lines came unbuffered
+    # the sleep lies between the two lines, so the lines came unbuffered
+    assert rows[0]["seconds"] >= 0.25
     _, _, failed = repro_time.timed_run(
         [sys.executable, "-c", "raise SystemExit(3)"], tmp_path, echo=False
     )

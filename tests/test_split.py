@@ -43,9 +43,8 @@ def test_split_has_the_budget_per_class_and_partitions_train(synthetic_raw):
     np.testing.assert_array_equal(
         split.unlabelled_hidden_labels, synthetic_raw.train.labels[split.unlabelled_source_index]
     )
-    assert (
-        split.val is synthetic_raw.val and split.test is synthetic_raw.test
-    )  # official splits untouched
+    # official splits untouched
+    assert split.val is synthetic_raw.val and split.test is synthetic_raw.test
 
 
 def test_a_budget_larger_than_a_class_names_the_class():
@@ -186,9 +185,8 @@ def test_known_classes_are_relabelled_and_unknown_ones_kept_out_of_training(synt
         (split.test.images, split.test.labels),
     ):
         original = np.array([(2, 0)[label] for label in truth])
-        for image, label in zip(
-            images, original, strict=True
-        ):  # each image is one of its original class
+        # each image is one of its original class
+        for image, label in zip(images, original, strict=True):
             assert any(
                 np.array_equal(image, other)
                 for other in synthetic_raw.test.images[synthetic_raw.test.labels == label]
@@ -197,9 +195,8 @@ def test_known_classes_are_relabelled_and_unknown_ones_kept_out_of_training(synt
                 for other in synthetic_raw.train.images[synthetic_raw.train.labels == label]
             )
     train_known = np.isin(synthetic_raw.train.labels, (0, 2)).sum()
-    assert (
-        len(split.labelled) + len(split.unlabelled_images) == train_known
-    )  # unknown class: no training image
+    # unknown class: no training image
+    assert len(split.labelled) + len(split.unlabelled_images) == train_known
     assert (
         set(split.test_unknown.labels.tolist()) == {1}
         and len(split.test_unknown) == (synthetic_raw.test.labels == 1).sum()
@@ -232,9 +229,8 @@ def test_evaluation_subsets_are_balanced_and_do_not_follow_the_labelled_draw(syn
         split.val.labels
     ).tolist() == [3, 3]
     assert len(split.test_unknown) == 5 and len(split.val_unknown) == 3
-    np.testing.assert_array_equal(
-        split.test.images, other_draw.test.images
-    )  # same images for every split.seed
+    # same images for every split.seed
+    np.testing.assert_array_equal(split.test.images, other_draw.test.images)
     assert not np.array_equal(split.labelled.images, other_draw.labelled.images)
     for subset, full in ((split.test, synthetic_raw.test), (split.val, synthetic_raw.val)):
         assert all(

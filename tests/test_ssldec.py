@@ -31,9 +31,8 @@ def test_history_has_every_pretrain_epoch_then_every_round(synthetic_train_data)
     assert [row["step"] for row in pretrain] == [1.0, 2.0, 3.0]
     assert [row["step"] for row in rounds] == [4.0, 5.0, 6.0]
     assert all(0.0 <= row["val_accuracy"] <= 1.0 for row in rounds)
-    assert (
-        rounds[0]["changed_fraction"] == 1.0
-    )  # nothing to compare the first round's assignments with
+    # nothing to compare the first round's assignments with
+    assert rounds[0]["changed_fraction"] == 1.0
 
 
 def test_an_ensemble_averages_its_members(synthetic_train_data):
@@ -81,6 +80,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
     resumed = create_method("ssldec", values, synthetic_train_data.info)
     resumed.fit(synthetic_train_data, cpu_run(seed=3, checkpoint_path=checkpoint))
     assert not checkpoint.exists()
+    assert 0 < resumed.earlier_seconds < resumed.seconds_so_far()
     for expected, actual in zip(straight.members, resumed.members, strict=True):
         for key, tensor in expected.state_dict().items():
             torch.testing.assert_close(actual.state_dict()[key], tensor, rtol=0, atol=0)

@@ -95,9 +95,8 @@ def test_variants_get_their_own_row_and_duplicates_count_once():
 
 def test_variant_cells_group_one_method_by_the_varied_params():
     cells = variant_cells(method_runs(_exp_show()), "plabgan", ["alpha", "beta"], "auc")
-    assert set(cells) == {
-        ("pneumoniamnist", 28, 10)
-    }  # one combination at 50 and 100: nothing to compare
+    # one combination at 50 and 100: nothing to compare
+    assert set(cells) == {("pneumoniamnist", 28, 10)}
     at_ten = cells[("pneumoniamnist", 28, 10)]
     assert set(at_ten) == {(0.5, 0.5), (0.1, 0.9)}
     assert at_ten[(0.1, 0.9)]["mean"] == pytest.approx(0.2) and at_ten[(0.5, 0.5)]["n"] == 2
@@ -139,9 +138,8 @@ def test_an_ablation_table_leaves_out_runs_that_changed_another_param(tmp_path: 
         method_runs(exp_show), "plabgan", ["iterations"], "accuracy", reference
     )
     assert by_iterations[("pneumoniamnist", 28, 10)][(60,)]["mean"] == pytest.approx(0.1)
-    assert (
-        by_iterations[("pneumoniamnist", 28, 10)][(30,)]["n"] == 2
-    )  # the b2 run (alpha changed) is left out
+    # the b2 run (alpha changed) is left out
+    assert by_iterations[("pneumoniamnist", 28, 10)][(30,)]["n"] == 2
     saved = tmp_path / "exps.json"
     saved.write_text(json.dumps(exp_show))
     main(

@@ -21,10 +21,19 @@ def load_raw_section(params_path: Path, name: str) -> dict[str, Any]:
     return dict(section(load_params(params_path), name))
 
 
+INTERRUPTED_MESSAGE = (
+    "interrupted: run `dvc repro` again to resume (a training restarts from its last checkpoint)"
+)
+
+
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
-    """Run a stage's main; a user-facing error is printed as one line and exits with status 2."""
+    """Run a stage's main; a user-facing error is printed as one line and exits with status 2, and
+    Ctrl-C as one line saying how to resume (status 130, as a shell reports SIGINT)."""
     try:
         main(argv)
     except MedsslError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print(INTERRUPTED_MESSAGE, file=sys.stderr)
+        raise SystemExit(130) from None

@@ -89,9 +89,8 @@ def roc_figure(
     """``tpr_by_seed``: (seeds, classes, grid); ``auc_by_seed``: (seeds, classes). Mean curve ± one
     std."""
     figure, axis = plt.subplots(figsize=(4.6, 4.2))
-    classes = (
-        [1] if len(label_names) == 2 else range(len(label_names))
-    )  # binary: one curve tells all
+    # binary: one curve tells all
+    classes = [1] if len(label_names) == 2 else range(len(label_names))
     for label in classes:
         mean, std = tpr_by_seed[:, label].mean(axis=0), tpr_by_seed[:, label].std(axis=0)
         auc = auc_by_seed[:, label]

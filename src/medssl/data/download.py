@@ -156,9 +156,8 @@ def _no_source_error(
     remote: RemoteFile, mirrors: Sequence[Path], failures: list[DataError]
 ) -> DataError:
     if len(failures) == 1 and not isinstance(failures[0], _UnreachableError):
-        return failures[
-            0
-        ]  # bad bytes from the one official URL: that message already says what to do
+        # bad bytes from the one official URL: that message already says what to do
+        return failures[0]
     reasons = "; ".join(str(failure) for failure in failures) or "no URL is listed"
     looked_in = (
         ", ".join(str(mirror / remote.relative_path) for mirror in mirrors)

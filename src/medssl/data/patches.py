@@ -64,9 +64,8 @@ def patch_labels(masks: np.ndarray, grid: int) -> np.ndarray:
 @dataclass(frozen=True)
 class PatchSplit:
     split: Split  # patches: labelled, unlabelled (+ hidden labels), val, test
-    val_images: dict[
-        str, np.ndarray
-    ]  # whole images, masks, disease, and each val patch's image and place
+    # whole images, masks, disease, and each val patch's image and place
+    val_images: dict[str, np.ndarray]
     test_images: dict[str, np.ndarray]
 
 
@@ -82,9 +81,8 @@ def _stratified_image_split(disease: np.ndarray, config: FundusConfig) -> dict[s
         parts["test"] += rows[:n_test].tolist()
         parts["val"] += rows[n_test : n_test + n_val].tolist()
         parts["train"] += rows[n_test + n_val :].tolist()
-    parts["train"] += np.flatnonzero(
-        disease == NO_LABEL
-    ).tolist()  # no label: unlabelled training images
+    # no label: unlabelled training images
+    parts["train"] += np.flatnonzero(disease == NO_LABEL).tolist()
     return {name: np.sort(np.array(rows, dtype=np.int64)) for name, rows in parts.items()}
 
 

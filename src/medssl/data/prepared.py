@@ -44,12 +44,10 @@ class DatasetInfo:
     split_seed: int
     counts: dict[str, int]
     patch_grid: int = 0  # > 0: the images are patches of larger images, grid x grid per image
-    known_classes: tuple[
-        int, ...
-    ] = ()  # dataset indices of label_names, when the split keeps a subset
-    unknown_names: tuple[
-        str, ...
-    ] = ()  # the classes held out of training entirely (open-set evaluation)
+    # dataset indices of label_names, when the split keeps a subset
+    known_classes: tuple[int, ...] = ()
+    # the classes held out of training entirely (open-set evaluation)
+    unknown_names: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:

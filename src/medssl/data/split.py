@@ -56,9 +56,8 @@ class Split:
     labelled: LabelledImages
     labelled_source_index: np.ndarray  # rows of the official train split
     unlabelled_images: np.ndarray
-    unlabelled_source_index: (
-        np.ndarray
-    )  # rows of train; rows past its end are extra unlabelled images
+    # rows of train; rows past its end are extra unlabelled images
+    unlabelled_source_index: np.ndarray
     unlabelled_hidden_labels: np.ndarray  # evaluation only; UNKNOWN_LABEL where no label exists
     val: LabelledImages
     test: LabelledImages

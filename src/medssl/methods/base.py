@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,14 @@ class Method(ABC):
         # Numbers a method measures while training (e.g. its generator's Fréchet distance): written
         # to the training manifest per seed and summarised, mean ± std, by the evaluate stage.
         self.training_metrics: dict[str, float] = {}
+        # Seconds this run spent in earlier, interrupted processes (restored with its checkpoint),
+        # so that a resumed training's recorded time counts every segment, not only the last.
+        self.earlier_seconds = 0.0
+        self._segment_started = time.perf_counter()
+
+    def seconds_so_far(self) -> float:
+        """Training seconds of this run: earlier segments plus this process's since it was built."""
+        return self.earlier_seconds + time.perf_counter() - self._segment_started
 
     @abstractmethod
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:

@@ -348,6 +348,7 @@ class TrainingLoop:
                     name: torch.as_tensor(total) for name, total in self.loss_sums.items()
                 },
                 "steps_since_log": self.steps_since_log,
+                "seconds": self.method.seconds_so_far(),
             },
         )
 
@@ -372,5 +373,6 @@ class TrainingLoop:
         self.best_state = state["best_state"]
         self.loss_sums = dict(state["loss_sums"])
         self.steps_since_log = int(state["steps_since_log"])
+        self.method.earlier_seconds = float(state.get("seconds", 0.0))
         print(f"{self.context.progress_label}: resumed from {path} at step {state['step']}")
         return int(state["step"])

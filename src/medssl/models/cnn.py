@@ -58,9 +58,8 @@ class PlabCNN(nn.Module):
         def conv(cin: int, cout: int) -> nn.Module:
             return maybe_weight_norm(nn.Conv2d(cin, cout, 3, stride=2, padding=1), use_weight_norm)
 
-        self.input_noise = GaussianNoise(
-            input_noise
-        )  # parameter-free: state-dict keys stay the baseline's
+        # parameter-free: state-dict keys stay the baseline's
+        self.input_noise = GaussianNoise(input_noise)
         self.trunk = nn.Sequential(
             conv(in_channels, first),
             nn.LeakyReLU(LEAKY_SLOPE),

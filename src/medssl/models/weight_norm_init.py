@@ -56,9 +56,8 @@ def _standardise_output(module: nn.Module, _inputs: tuple, output: torch.Tensor)
     reduce_axes = [axis for axis in range(output.ndim) if axis != unit_axis]
     mean = output.mean(dim=reduce_axes)
     std = output.std(dim=reduce_axes).clamp_min(1e-6)
-    scale = (
-        module.parametrizations.weight.original0
-    )  # g, shaped to broadcast over the weight's other axes
+    # g, shaped to broadcast over the weight's other axes
+    scale = module.parametrizations.weight.original0
     scale.div_(std.view(-1, *([1] * (scale.ndim - 1))))
     if module.bias is not None:
         module.bias.sub_(mean).div_(std)

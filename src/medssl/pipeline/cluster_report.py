@@ -99,9 +99,8 @@ def _write_cluster_plots(
     plots_dir: Path,
 ) -> None:
     title = f"{info.name}, {info.labels_per_class} labels/class"
-    scaled = features["unlabelled"] * np.sqrt(
-        features["feature_weights"]
-    )  # the space eq. 1 measures in
+    # the space eq. 1 measures in
+    scaled = features["unlabelled"] * np.sqrt(features["feature_weights"])
     rows = np.random.default_rng(0).permutation(len(scaled))[:MAX_SCATTER_POINTS]
     points = PCA(n_components=2, random_state=0).fit_transform(scaled[rows])
     plots.embedding_scatter_figure(

@@ -74,9 +74,8 @@ def evaluate_method(
                 test, val, test_unknown, val_unknown, figures_dir, seed
             ),
         }
-        if (
-            patch_images
-        ):  # a patch dataset: image-level scores, localisation and heatmaps, for every method
+        # a patch dataset: image-level scores, localisation and heatmaps, for every method
+        if patch_images:
             per_seed[seed]["extras"].update(
                 patch_image_evaluation(
                     test_probabilities[seed],
@@ -162,9 +161,8 @@ def _write_evaluation_plots(
     plots.confusion_matrix_figure(
         matrix, names, plots_dir / FIGURES_SUBDIR / "confusion.png", title
     )
-    tpr = np.stack(
-        [one_vs_rest_tpr(labels, p) for p in probabilities.values()]
-    )  # (seeds, classes, grid)
+    # (seeds, classes, grid)
+    tpr = np.stack([one_vs_rest_tpr(labels, p) for p in probabilities.values()])
     auc = np.stack([one_vs_rest_auc(labels, p) for p in probabilities.values()])
     # DVC's linear plot: the macro-average one-vs-rest ROC, averaged over seeds.
     macro = tpr.mean(axis=(0, 1))

@@ -59,14 +59,12 @@ class MethodRun:
     split_seed: int
     method: str
     per_seed: dict[str, dict[str, float]]  # seed -> {"test_accuracy": ..., ...}
-    settings: tuple[
-        tuple[str, str], ...
-    ] = ()  # the experiment's methods.<method> params, flattened
+    # the experiment's methods.<method> params, flattened
+    settings: tuple[tuple[str, str], ...] = ()
     open_set: str = ""  # "known 8, 3; unknown 9" for an open-set split, else ""
     known_names: tuple[str, ...] = ()
-    extras: Mapping[str, Mapping[str, float]] = field(
-        default_factory=dict, compare=False
-    )  # metrics' "extras"
+    # metrics' "extras"
+    extras: Mapping[str, Mapping[str, float]] = field(default_factory=dict, compare=False)
     # The generator's Fréchet distance in the features stage's ResNet-20 space ({mean, std} over the
     # seeds), for methods that train a generator worth sampling from (cgan_aug, ucgan).
     generator_distance: Mapping[str, float] | None = field(default=None, compare=False)
@@ -563,9 +561,8 @@ OPEN_SET_COLUMNS = (
 
 
 def _score(extras: Mapping[str, Mapping[str, float]], key: str) -> str:
-    return (
-        format_score(extras[key], "auc") if key in extras else "–"
-    )  # fractions, as AUCs are shown
+    # fractions, as AUCs are shown
+    return format_score(extras[key], "auc") if key in extras else "–"
 
 
 def open_set_markdown(runs: Sequence[MethodRun]) -> str:

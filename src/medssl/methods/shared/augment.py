@@ -37,7 +37,6 @@ def random_shifted_crops(images: torch.Tensor, shift: int) -> torch.Tensor:
     rows = offsets[:, 0, None] + torch.arange(size, device=images.device)[None, :]  # (N, size)
     columns = offsets[:, 1, None] + torch.arange(size, device=images.device)[None, :]
     batch = torch.arange(len(images), device=images.device)[:, None, None]
-    gathered = padded.permute(0, 2, 3, 1)[
-        batch, rows[:, :, None], columns[:, None, :]
-    ]  # (N, size, size, C)
+    # (N, size, size, C)
+    gathered = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], columns[:, None, :]]
     return gathered.permute(0, 3, 1, 2).contiguous()

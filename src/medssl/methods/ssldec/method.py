@@ -172,6 +172,7 @@ class SSLDEC(Method):
                     "val_embeddings": {
                         name: torch.from_numpy(value) for name, value in self.val_embeddings.items()
                     },
+                    "seconds": self.seconds_so_far(),
                 },
             )
 
@@ -184,6 +185,7 @@ class SSLDEC(Method):
         self.val_embeddings = {
             name: value.numpy() for name, value in state["val_embeddings"].items()
         }
+        self.earlier_seconds = float(state.get("seconds", 0.0))
         return state
 
     def _history_rows(self, trainer: SSLDECTrainer) -> list[HistoryRow]:

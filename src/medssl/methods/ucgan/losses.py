@@ -28,9 +28,8 @@ def gaussian_mmd(real: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
 
     def within(samples: torch.Tensor) -> torch.Tensor:
         count = len(samples)
-        return (kernel(samples, samples).sum() - count) / (
-            count * (count - 1)
-        )  # drops the diagonal k = 1
+        # drops the diagonal k = 1
+        return (kernel(samples, samples).sum() - count) / (count * (count - 1))
 
     return within(real) + within(generated) - 2 * kernel(real, generated).mean()
 
