@@ -1,5 +1,5 @@
 """evaluate stage: test-split metrics of one method, mean ± std over its seeds, with ROC and
-confusion plots."""
+confusion plots: a headline (the DVC metric) and the detail (per seed, per class, validation)."""
 
 from __future__ import annotations
 
@@ -17,21 +17,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     parser.add_argument(
-        "--metrics",
-        type=Path,
-        required=True,
-        help="output JSON, e.g. metrics/methods/<method>.json",
+        "--metrics", type=Path, required=True, help="headline JSON: metrics/methods/<method>.json"
+    )
+    parser.add_argument(
+        "--detail", type=Path, required=True, help="detail JSON: metrics/detail/<method>.json"
     )
     parser.add_argument(
         "--plots", type=Path, required=True, help="output folder, e.g. plots/eval/<method>"
     )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
-    metrics = evaluate_method(
-        args.method, args.models, args.prepared, args.metrics, args.plots, args.device
+    detail = evaluate_method(
+        args.method, args.models, args.prepared, args.metrics, args.detail, args.plots, args.device
     )
     scores = (
-        f"test {m} {metrics['test'][m]['mean']:.4f} ± {metrics['test'][m]['std']:.4f}"
+        f"test {m} {detail['test'][m]['mean']:.4f} ± {detail['test'][m]['std']:.4f}"
         for m in HEADLINE_METRICS
     )
     print(f"{args.method}: " + ", ".join(scores))

@@ -12,14 +12,14 @@ from medssl.pipeline.report import build_report
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--metrics-dir", type=Path, default=Path("metrics/methods"))
+    parser.add_argument("--detail-dir", type=Path, default=Path("metrics/detail"))
     parser.add_argument("--markdown", type=Path, default=Path("reports/summary.md"))
     parser.add_argument("--figure", type=Path, default=Path("plots/report/comparison.png"))
     parser.add_argument("--cluster-metrics", type=Path, default=Path("metrics/cluster.json"))
     args = parser.parse_args(argv)
     methods = load_raw_section(args.params, "methods")["enabled"]
     print(
-        build_report(methods, args.metrics_dir, args.markdown, args.figure, args.cluster_metrics),
+        build_report(methods, args.detail_dir, args.markdown, args.figure, args.cluster_metrics),
         end="",
     )
 

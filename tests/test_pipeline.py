@@ -11,13 +11,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import REPO_ROOT
-from medssl.results.sweep import method_runs, sweep_cells
+from medssl.results.ledger import read_ledger
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -147,9 +148,14 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         for method in every_method
     )
     for method in every_method:
-        metrics = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
-        assert metrics["dataset"] == "pneumoniamnist" and metrics["labels_per_class"] == 4
-        assert metrics["seeds"] == [0, 1] and 0.0 <= metrics["test"]["auc"]["mean"] <= 1.0
+        headline = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
+        keys = ("std", "bacc", "bacc_std", "auc", "auc_std", "n")
+        assert set(headline) == {method} | {f"{method}/{key}" for key in keys}
+        assert headline[f"{method}/n"] == 2
+        detail = json.loads((repo / "metrics" / "detail" / f"{method}.json").read_text())
+        assert detail["dataset"] == "pneumoniamnist" and detail["labels_per_class"] == 4
+        assert detail["seeds"] == [0, 1] and 0.0 <= detail["test"]["auc"]["mean"] <= 1.0
+        assert headline[f"{method}/auc"] == detail["test"]["auc"]["mean"]
         for plot in ("confusion.csv", "roc.csv", "figures/confusion.png", "figures/roc.png"):
             assert (repo / "plots" / "eval" / method / plot).stat().st_size > 0
     assert "| plabgan |" in (repo / "reports" / "summary.md").read_text()
@@ -161,27 +167,24 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         assert list((repo / "plots" / "train" / gan).rglob("samples*.png")), (
             f"no sample grid for {gan}"
         )
-    # the generator's quality, measured in training, reaches the metrics
-    for gan in (
-        "cgan_aug",
-        "ucgan",
-    ):
-        quality = json.loads((repo / "metrics" / "methods" / f"{gan}.json").read_text())[
-            "generator_fd_resnet20"
-        ]
-        assert quality["mean"] > 0
+    # the generator's quality, measured in training, reaches the evaluation detail, per seed too
+    for gan in ("cgan_aug", "ucgan"):
+        detail = json.loads((repo / "metrics" / "detail" / f"{gan}.json").read_text())
+        assert detail["generator_fd_resnet20"]["mean"] > 0
+        assert detail["per_seed"]["seed_0"]["extras"]["generator_fd_resnet20"] > 0
     assert list((repo / "plots" / "train" / "ssldec").rglob("embedding_seed*.png")), (
         "no SSLDEC embedding figure"
     )
     assert "up to date" in _run(["dvc", "status"], repo, environment)
 
-    # 2. A label-budget sweep through the queue, then the papers' table from `dvc exp show --json`.
+    # 2. A label-budget sweep through the queue, then the ledger and the results page from it.
     _tiny_params(repo / "params.yaml", ["supervised_cnn", "pca_svm"], labels_per_class=4)
-    # A disabled method's metrics file and inputs folder are no stage's outputs any more (DVC's
-    # checkout drops the metrics from the report's metrics/methods dependency later, and a pull
-    # would not bring the inputs back): remove them, as a user would with `git rm` and `rm -r`.
+    # A disabled method's metrics and inputs are no stage's outputs any more (DVC's checkout drops
+    # the detail from the report's metrics/detail dependency later, and a pull would not bring the
+    # inputs back): remove them, as a user would with `git rm` and `rm -r`.
     for disabled in ("resnet", "ssgan", "plabgan", "ssldec", "cgan_aug", "ucgan"):
-        (repo / "metrics" / "methods" / f"{disabled}.json").unlink()
+        for kind in ("methods", "detail"):
+            (repo / "metrics" / kind / f"{disabled}.json").unlink()
         shutil.rmtree(repo / "data" / "inputs" / disabled)
     _run(["dvc", "repro"], repo, environment)  # only the report changes: trainings are cached
     _run(["git", "add", "-A"], repo, environment)
@@ -190,17 +193,23 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     _run(["dvc", "queue", "start", "-j", "1"], repo, environment)
     status = _wait_for_queue(repo, environment)
     assert status.count("Success") == 2, status
-    exp_show = json.loads(_run(["dvc", "exp", "show", "--json"], repo, environment))
-    cells = sweep_cells(method_runs(exp_show), "accuracy")[("pneumoniamnist", 28)]
-    assert set(cells["supervised_cnn"]) == {3, 4, 5} and set(cells["pca_svm"]) == {3, 4, 5}
-    assert all(cell["n"] == 2 for cell in cells["pca_svm"].values())
+    ledger = tmp_path / "ledger.csv"
+    results = [sys.executable, "-m", "medssl.results.cli", "--ledger", str(ledger)]
+    _run([*results, "append"], repo, environment)
+    rows = read_ledger(ledger)
+    runs = Counter((row.method, row.labels_per_class) for row in rows)
+    assert runs == {
+        (method, budget): 2 for method in ("supervised_cnn", "pca_svm") for budget in (3, 4, 5)
+    }
+    assert "0 runs added" in _run([*results, "append"], repo, environment)  # each run once
+    page = tmp_path / "results.md"
     _run(
-        [sys.executable, "-m", "medssl.results.sweep", "--out-dir", "plots/sweep"],
+        [*results, "render", "--page", str(page), "--figures", str(tmp_path / "figures")],
         repo,
         environment,
     )
-    assert "| supervised_cnn |" in (repo / "plots" / "sweep" / "sweep.md").read_text()
-    assert (repo / "plots" / "sweep" / "pneumoniamnist_28px_accuracy.png").is_file()
+    assert "| method | 3 / class | 4 / class | 5 / class |" in page.read_text()
+    assert (tmp_path / "figures" / "pneumoniamnist_28px.png").stat().st_size > 0
 
     # 3. Share through a DVC remote: push, lose every local copy, pull them back byte for byte.
     _run(["dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote")], repo, environment)

@@ -1,7 +1,13 @@
 """The evaluate stage: score every seed's model of one method on the test split (and val, for
 reference), and write mean ± std over seeds and the plots.
 
-  metrics/methods/<method>.json                          mean ± std over seeds (git)
+  metrics/methods/<method>.json                          the headline (git, a DVC metric): test
+                                                         accuracy, balanced accuracy and macro AUC,
+                                                         mean and std over the seeds, and n
+  metrics/detail/<method>.json                           everything else (git, not a DVC metric,
+                                                         so `dvc exp show` stays readable): per
+                                                         seed, per class, validation, the method's
+                                                         own numbers, its params
   plots/eval/<method>/confusion.csv, roc.csv             DVC plot data (git)
   plots/eval/<method>/figures/confusion.png, roc.png     every figure evaluation draws (git), the
                                                          method's own too (open-set ROC,
@@ -50,10 +56,12 @@ def evaluate_method(
     models_dir: Path,
     prepared_dir: Path,
     metrics_path: Path,
+    detail_path: Path,
     plots_dir: Path,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """Score every seed's model on test (and val, for reference); write mean ± std and plots."""
+    """Score every seed's model on test (and val, for reference); write the headline, the detail
+    and the plots. Returns the detail."""
     manifest = read_json(existing_file(models_dir / MANIFEST_FILE, f"train@{name}"))
     info = load_dataset_info(prepared_dir)
     test = load_labelled_set(prepared_dir / TEST_FILE)
@@ -87,10 +95,26 @@ def evaluate_method(
                     seed,
                 )
             )
-    metrics = _summarise(name, info, manifest, per_seed)
-    write_json(metrics_path, metrics)
+    detail = _summarise(name, info, manifest, per_seed)
+    write_json(detail_path, detail)
+    write_json(metrics_path, headline(name, detail))
     _write_evaluation_plots(name, info, test.labels, test_probabilities, per_seed, plots_dir)
-    return metrics
+    return detail
+
+
+def headline(name: str, detail: Mapping[str, Any]) -> dict[str, Any]:
+    """One method's DVC metrics. The key named after the method alone is its mean test accuracy: a
+    `dvc exp show` that keeps those columns is a narrow methods x experiments table (README)."""
+    test = detail["test"]
+    return {
+        name: test["accuracy"]["mean"],
+        f"{name}/std": test["accuracy"]["std"],
+        f"{name}/bacc": test["balanced_accuracy"]["mean"],
+        f"{name}/bacc_std": test["balanced_accuracy"]["std"],
+        f"{name}/auc": test["auc"]["mean"],
+        f"{name}/auc_std": test["auc"]["std"],
+        f"{name}/n": len(detail["seeds"]),
+    }
 
 
 def _summarise(
@@ -131,11 +155,28 @@ def _summarise(
             )
             for key in extra_metrics
         }
-    summary["per_seed"] = {
-        f"seed_{s}": {f"test_{metric}": per_seed[s]["test"][metric] for metric in HEADLINE_METRICS}
-        for s in seeds
-    }
+    summary["config"] = manifest["config"]
+    summary["per_seed"] = {f"seed_{s}": _seed_detail(s, manifest, per_seed[s]) for s in seeds}
     return summary
+
+
+def _seed_detail(
+    seed: int, manifest: Mapping[str, Any], scores: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """One seed's numbers: what the results ledger records per training run."""
+    detail: dict[str, Any] = {}
+    for split in ("test", "val"):
+        detail.update({f"{split}_{m}": scores[split][m] for m in HEADLINE_METRICS})
+    # None for a class the test split lacks (JSON has no NaN)
+    detail["test_per_class_accuracy"] = [
+        None if np.isnan(value) else value for value in scores["test"]["per_class_accuracy"]
+    ]
+    detail["train_seconds"] = manifest["train_seconds"].get(f"seed_{seed}")
+    detail["extras"] = {
+        **(manifest.get("training_metrics") or {}).get(f"seed_{seed}", {}),
+        **scores.get("extras", {}),
+    }
+    return detail
 
 
 def _write_evaluation_plots(

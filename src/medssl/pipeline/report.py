@@ -25,10 +25,11 @@ def format_score(score: Mapping[str, float], metric: str) -> str:
     return f"{100 * score['mean']:.1f} ± {100 * score['std']:.1f}"
 
 
-def load_method_metrics(methods: Sequence[str], metrics_dir: Path) -> dict[str, dict[str, Any]]:
+def load_method_metrics(methods: Sequence[str], detail_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each method's evaluation detail (``metrics/detail/<method>.json``)."""
     loaded = {}
     for method in methods:
-        path = metrics_dir / f"{method}.json"
+        path = detail_dir / f"{method}.json"
         if not path.is_file():
             raise DataError(
                 f"{path} is missing; run the evaluate stage for {method} (dvc repro "
@@ -77,12 +78,12 @@ def pseudo_label_markdown(cluster: Mapping[str, Any]) -> str:
 
 def build_report(
     methods: Sequence[str],
-    metrics_dir: Path,
+    detail_dir: Path,
     markdown_path: Path,
     figure_path: Path,
     cluster_metrics: Path | None = None,
 ) -> str:
-    results = load_method_metrics(methods, metrics_dir)
+    results = load_method_metrics(methods, detail_dir)
     markdown = summary_markdown(results)
     if cluster_metrics is not None and cluster_metrics.is_file():
         markdown += pseudo_label_markdown(read_json(cluster_metrics))

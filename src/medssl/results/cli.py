@@ -1,0 +1,102 @@
+"""``medssl-results``: keep the results ledger and generate the results page from it.
+
+medssl-results append                    # finished experiments of `dvc exp show --json`
+medssl-results append --exp-show old.json   # or saved exports (older ones too)
+medssl-results render                    # docs/results.md and its figures, from the ledger
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from medssl.core.cli import run_stage
+from medssl.core.config import load_params
+from medssl.core.errors import MedsslError
+from medssl.core.io import write_text
+from medssl.results.ledger import current_rows, merge, read_ledger, rows_from_exp_show, write_ledger
+from medssl.results.page import (
+    git_provenance,
+    headline_markdown,
+    reference_params,
+    with_headline,
+    write_results_page,
+)
+
+LEDGER = Path("results/ledger.csv")
+
+
+def _exp_show(source: str | None) -> list[Any]:
+    if source is None:
+        completed = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise MedsslError(f"dvc exp show --json failed: {completed.stderr.strip()}")
+        return json.loads(completed.stdout)
+    return json.loads(Path(source).read_text(encoding="utf-8"))
+
+
+def append(args: argparse.Namespace) -> None:
+    existing = read_ledger(args.ledger)
+    new = [
+        row for source in (args.exp_show or [None]) for row in rows_from_exp_show(_exp_show(source))
+    ]
+    rows, added = merge(existing, new)
+    write_ledger(args.ledger, rows)
+    superseded = sum(1 for row in rows if row.superseded_by)
+    print(
+        f"{args.ledger}: {added} runs added ({len(new) - added} already there), {len(rows)} in "
+        "all, "
+        f"{superseded} superseded by a newer run of the same cell"
+    )
+
+
+def render(args: argparse.Namespace) -> None:
+    ledger = read_ledger(args.ledger)
+    if not ledger:
+        raise MedsslError(
+            f"{args.ledger} has no runs; add experiments with `medssl-results append`"
+        )
+    provenance = git_provenance(ledger, Path.cwd(), args.dvc_yaml)
+    reference = reference_params(args.params)
+    write_results_page(ledger, reference, provenance, args.page, args.figures)
+    enabled = load_params(args.params)["methods"]["enabled"]
+    headline = headline_markdown(current_rows(ledger), reference, provenance, enabled)
+    write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
+    print(f"{args.page}, its figures and {args.readme}'s headline: from {len(ledger)} runs")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ledger", type=Path, default=LEDGER)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("append", help="add finished experiments to the ledger")
+    add.add_argument(
+        "--exp-show",
+        nargs="+",
+        metavar="FILE",
+        help="saved `dvc exp show --json` outputs; default: run it",
+    )
+    add.set_defaults(run=append)
+    page = commands.add_parser("render", help="write the results page from the ledger")
+    page.add_argument("--params", type=Path, default=Path("params.yaml"))
+    page.add_argument("--dvc-yaml", type=Path, default=Path("dvc.yaml"))
+    page.add_argument("--page", type=Path, default=Path("docs/results.md"))
+    page.add_argument("--figures", type=Path, default=Path("docs/figures/results"))
+    page.add_argument("--readme", type=Path, default=Path("README.md"))
+    page.set_defaults(run=render)
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+def entry_point() -> None:
+    run_stage(main, sys.argv[1:])
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,412 @@
+"""The results ledger: one tidy, versioned table with one row per training run (a method, a training
+seed, an experiment), the one place results across experiments live.
+
+``results/ledger.csv`` holds, per row: the commit whose code ran, the experiment's name and time,
+the cell it belongs to (dataset, image size, open-set classes, labelled budget, split seed), the
+training seed, the method, a hash of the method's params and one of the rest of the setup, the test
+and validation metrics, the training seconds and the method's own numbers (``extras``, JSON).
+
+``append`` adds finished experiments (from ``dvc exp show --json``; a method's per-seed numbers come
+from ``metrics/detail/<method>.json`` in the experiment's own commit). A run already in the ledger
+(same cell, seed, method, params and commit) is never added twice. A rerun of the same cell at
+another commit supersedes the older row: its ``superseded_by`` names the newer commit, and the
+tables read only rows that nothing supersedes. Older exports, whose metrics carried the per-seed
+numbers themselves (``per_seed``), are read too.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from medssl.core.errors import DataError, UnknownDatasetError
+from medssl.core.io import write_text
+from medssl.data.catalog import dataset_spec
+
+METHOD_METRICS_PREFIX = "metrics/methods/"
+DETAIL_PATH = "metrics/detail/{method}.json"
+HEADLINE = ("accuracy", "balanced_accuracy", "auc")
+# Params that change no result: left out of the setup hash, so that a rerun with another
+# checkpoint interval is the same cell.
+NOT_SETUP = {
+    ("data", "mirror"),
+    ("train", "seeds"),
+    ("train", "checkpoint_every"),
+    ("train", "checkpoint_dir"),
+    ("train", "log_every"),
+    ("train", "device"),
+}
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    commit: str
+    experiment: str
+    recorded: str  # the experiment's (or commit's) time, ISO 8601
+    dataset: str
+    image_size: int
+    open_set: str  # "known 8, 3; unknown 9" for an open-set split, else ""
+    labels_per_class: int
+    split_seed: int
+    training_seed: int
+    method: str
+    params_hash: str
+    setup_hash: str
+    test_accuracy: float
+    test_balanced_accuracy: float
+    test_auc: float
+    val_accuracy: float | None
+    val_balanced_accuracy: float | None
+    val_auc: float | None
+    train_seconds: float | None
+    extras: str  # JSON: {key: value} per seed, or {key: {mean, std}} over the experiment's seeds
+    params: str  # JSON of the method's params section
+    superseded_by: str = ""
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two rows the same run, whatever the commit."""
+        return (
+            self.dataset,
+            self.image_size,
+            self.open_set,
+            self.labels_per_class,
+            self.split_seed,
+            self.training_seed,
+            self.method,
+            self.params_hash,
+            self.setup_hash,
+        )
+
+    @property
+    def cell(self) -> tuple[str, int, str]:
+        return (self.dataset, self.image_size, self.open_set)
+
+    def test(self, metric: str) -> float:
+        return getattr(self, f"test_{metric}")
+
+
+COLUMNS = tuple(field.name for field in fields(LedgerRow))
+_NUMERIC = {"image_size": int, "labels_per_class": int, "split_seed": int, "training_seed": int}
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def params_hash(method_params: Mapping[str, Any]) -> str:
+    return _digest(method_params)
+
+
+def setup_hash(params: Mapping[str, Any]) -> str:
+    """A digest of every param besides the method's own section that can change its results: the
+    dataset and its source, the split, the features and cluster stages, the loop settings. A key at
+    a neutral value (0, "", [], false, absent) counts as absent, so that a knob added later at its
+    neutral default leaves older runs in the same cell."""
+    data = dict(params.get("data") or {})
+    source = data.get("name")
+    setup = {
+        "data": {
+            key: value
+            for key, value in data.items()
+            if key in ("name", "image_size")
+            or key == source
+            or (key == "fundus" and source == "idrid")
+        },
+        **{
+            section: params.get(section) or {}
+            for section in ("split", "features", "cluster", "train")
+        },
+    }
+    return _digest(_without_neutral(setup, ()))
+
+
+def _without_neutral(value: Any, path: tuple[str, ...]) -> Any:
+    if isinstance(value, Mapping):
+        kept = {
+            key: _without_neutral(item, (*path, key))
+            for key, item in value.items()
+            if tuple((*path, key))[:2] not in NOT_SETUP
+        }
+        return {key: item for key, item in kept.items() if item not in (0, "", [], {}, None, False)}
+    return value
+
+
+# --- reading and writing ------------------------------------------------------------------------
+
+
+def read_ledger(path: Path) -> list[LedgerRow]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise DataError(f"{path} does not have the ledger's columns ({', '.join(COLUMNS)})")
+        return [_parse_row(raw) for raw in reader]
+
+
+def _parse_row(raw: Mapping[str, str]) -> LedgerRow:
+    values: dict[str, Any] = {}
+    for field in fields(LedgerRow):
+        text = raw[field.name]
+        if field.name in _NUMERIC:
+            values[field.name] = int(text)
+        elif field.type in ("float", "float | None"):
+            values[field.name] = float(text) if text != "" else None
+        else:
+            values[field.name] = text
+    return LedgerRow(**values)
+
+
+def ledger_text(rows: Iterable[LedgerRow]) -> str:
+    """The CSV, rows in a fixed order (by cell, method, seed, then time): equal ledgers are equal
+    files, and a new row lands beside the runs it compares with."""
+    ordered = sorted(
+        rows,
+        key=lambda r: (
+            r.dataset,
+            r.image_size,
+            r.open_set,
+            r.labels_per_class,
+            r.method,
+            r.params_hash,
+            r.setup_hash,
+            r.split_seed,
+            r.training_seed,
+            r.recorded,
+            r.commit,
+            r.experiment,
+        ),
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in ordered:
+        writer.writerow(["" if value is None else _format(value) for value in asdict(row).values()])
+    return buffer.getvalue()
+
+
+def _format(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def write_ledger(path: Path, rows: Iterable[LedgerRow]) -> None:
+    write_text(path, ledger_text(rows))
+
+
+# --- merging ------------------------------------------------------------------------------------
+
+
+def merge(existing: Sequence[LedgerRow], new: Iterable[LedgerRow]) -> tuple[list[LedgerRow], int]:
+    """The ledger with ``new`` rows added: a run already there (same identity and commit) is not
+    added again; among the rows of one identity, the most recently recorded supersedes the others.
+    Returns the rows and how many were added."""
+    rows = list(existing)
+    seen = {(row.identity, row.commit) for row in rows}
+    added = 0
+    for row in new:
+        if (row.identity, row.commit) in seen:
+            continue
+        seen.add((row.identity, row.commit))
+        rows.append(replace(row, superseded_by=""))
+        added += 1
+    return _mark_superseded(rows), added
+
+
+def _mark_superseded(rows: Sequence[LedgerRow]) -> list[LedgerRow]:
+    newest: dict[tuple[Any, ...], LedgerRow] = {}
+    for row in rows:
+        current = newest.get(row.identity)
+        if current is None or (row.recorded, row.commit) > (current.recorded, current.commit):
+            newest[row.identity] = row
+    return [
+        replace(
+            row, superseded_by="" if newest[row.identity] is row else newest[row.identity].commit
+        )
+        for row in rows
+    ]
+
+
+def current_rows(rows: Iterable[LedgerRow]) -> list[LedgerRow]:
+    """The rows no newer run supersedes: what the tables read."""
+    return [row for row in rows if not row.superseded_by]
+
+
+# --- rows from `dvc exp show --json` ------------------------------------------------------------
+
+
+class GitHistory:
+    """What the ledger asks git: a file at a revision, and the commit that last changed a file."""
+
+    def show(self, revision: str, path: str) -> str | None:
+        """A file's text at a git revision (an experiment's commit), or None where it is absent."""
+        completed = subprocess.run(
+            ["git", "show", f"{revision}:{path}"], capture_output=True, text=True
+        )
+        return completed.stdout if completed.returncode == 0 else None
+
+    def last_change(self, revision: str, path: str) -> tuple[str, str] | None:
+        """(commit, its time) of the last change to ``path`` up to ``revision``: where a committed
+        metrics file came from, which may be a commit before the one that carries it."""
+        completed = subprocess.run(
+            ["git", "log", "-1", "--format=%H %cI", revision, "--", path],
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0 or not completed.stdout.strip():
+            return None
+        commit, time = completed.stdout.split()
+        return commit, time[:19]
+
+
+def rows_from_exp_show(
+    exp_show: Sequence[Mapping[str, Any]], git: GitHistory | None = None
+) -> list[LedgerRow]:
+    """Every training run of the finished experiments and commits in a ``dvc exp show --json``
+    (the uncommitted workspace is left out: nothing could rebuild it). A finished experiment ran at
+    its baseline commit; a commit's metrics are the run of the commit that last changed them (a
+    metrics file carried unchanged through later commits is one run, not one per commit)."""
+    git = git or GitHistory()
+    rows: list[LedgerRow] = []
+    for revision, commit, experiment in _finished_revisions(exp_show):
+        rows.extend(_revision_rows(revision, commit, experiment, git))
+    return rows
+
+
+def _finished_revisions(
+    exp_show: Sequence[Mapping[str, Any]],
+) -> Iterator[tuple[Mapping[str, Any], str | None, str]]:
+    """(revision, the commit whose code ran it or None for a commit's own metrics, experiment
+    name) of each finished experiment, then of each commit."""
+    commits = [entry for entry in exp_show if entry.get("rev") != "workspace"]
+    for entry in commits:
+        for experiment in entry.get("experiments") or []:
+            # A queued, running or failed experiment shows its baseline's metrics: only finished
+            # ones.
+            if (experiment.get("executor") or {}).get("state", "success") != "success":
+                continue
+            for revision in experiment.get("revs") or []:
+                yield revision, entry["rev"], revision.get("name") or experiment.get("name") or ""
+    for entry in commits:
+        yield entry, None, entry.get("name") or ""
+
+
+def _revision_rows(
+    revision: Mapping[str, Any], commit: str | None, experiment: str, git: GitHistory
+) -> list[LedgerRow]:
+    data = revision.get("data") or {}
+    params = (((data.get("params") or {}).get("params.yaml") or {}).get("data")) or {}
+    rows = []
+    for path, payload in sorted((data.get("metrics") or {}).items()):
+        if not path.startswith(METHOD_METRICS_PREFIX):
+            continue
+        method = Path(path).stem
+        metrics = (payload or {}).get("data") or {}
+        detail_path = path if "per_seed" in metrics else DETAIL_PATH.format(method=method)
+        if "per_seed" in metrics:  # an older export: per-seed numbers in the metrics themselves
+            detail = metrics
+        else:
+            text = git.show(revision["rev"], detail_path)
+            if text is None:
+                continue
+            detail = json.loads(text)
+        if commit is None:  # a commit's metrics: the run of the commit that last changed them
+            origin = git.last_change(revision["rev"], detail_path)
+            if origin is None:
+                continue
+            run_commit, recorded = origin
+        else:
+            run_commit, recorded = commit, str(data.get("timestamp") or "")
+        context = RunContext(run_commit[:10], experiment, recorded, params, method)
+        rows.extend(rows_from_detail(detail, context))
+    return rows
+
+
+@dataclass(frozen=True)
+class RunContext:
+    commit: str
+    experiment: str
+    recorded: str
+    params: Mapping[str, Any]
+    method: str
+
+
+def rows_from_detail(detail: Mapping[str, Any], context: RunContext) -> list[LedgerRow]:
+    """One row per training seed of an evaluate stage's detail file (or an older metrics file)."""
+    method_params = ((context.params.get("methods") or {}).get(context.method)) or detail.get(
+        "config", {}
+    )
+    open_set = open_set_label(context.params, detail["dataset"])
+    rows = []
+    for seed_key, seed in sorted(detail["per_seed"].items(), key=lambda item: _seed(item[0])):
+        extras = seed.get("extras")
+        if extras is None:  # an older export: the experiment's mean ± std, not per seed
+            extras = dict(detail.get("extras") or {})
+            for key in ("generator_fd_resnet20",):
+                if key in detail:
+                    extras[key] = detail[key]
+        rows.append(
+            LedgerRow(
+                commit=context.commit,
+                experiment=context.experiment,
+                recorded=context.recorded,
+                dataset=detail["dataset"],
+                image_size=int(detail["image_size"]),
+                open_set=open_set,
+                labels_per_class=int(detail["labels_per_class"]),
+                split_seed=int(detail["split_seed"]),
+                training_seed=_seed(seed_key),
+                method=context.method,
+                params_hash=params_hash(method_params),
+                setup_hash=setup_hash(context.params),
+                test_accuracy=float(seed["test_accuracy"]),
+                test_balanced_accuracy=float(seed["test_balanced_accuracy"]),
+                test_auc=float(seed["test_auc"]),
+                val_accuracy=_optional(seed.get("val_accuracy")),
+                val_balanced_accuracy=_optional(seed.get("val_balanced_accuracy")),
+                val_auc=_optional(seed.get("val_auc")),
+                train_seconds=_optional(seed.get("train_seconds")),
+                extras=json.dumps(extras, sort_keys=True),
+                params=json.dumps(method_params, sort_keys=True),
+            )
+        )
+    return rows
+
+
+def _seed(key: str) -> int:
+    return int(str(key).removeprefix("seed_"))
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def open_set_label(params: Mapping[str, Any], dataset: str) -> str:
+    """ "known 8, 3; unknown 9" for an open-set split (class names from the catalogue), else ""."""
+    split = params.get("split") or {}
+    known, unknown = (
+        list(split.get("known_classes") or []),
+        list(split.get("unknown_classes") or []),
+    )
+    if not known:
+        return ""
+    label = "known " + ", ".join(_class_names(dataset, known))
+    if unknown:
+        label += "; unknown " + ", ".join(_class_names(dataset, unknown))
+    return label
+
+
+def _class_names(dataset: str, classes: Sequence[int]) -> tuple[str, ...]:
+    try:
+        names = dataset_spec(dataset).label_names
+    except UnknownDatasetError:  # a local source: its class names are not in the catalogue
+        return tuple(str(c) for c in classes)
+    return tuple(names[c] if 0 <= c < len(names) else str(c) for c in classes)
