@@ -79,6 +79,7 @@ def test_report_counts_only_images_with_a_known_label():
     assert report["at_confidence"]["0.9"] == {"coverage": pytest.approx(1 / 3), "accuracy": 1.0}
 
 
+@pytest.mark.slow
 def test_feature_extractor_learns_and_embeds(synthetic_train_data):
     extractor = FeatureExtractor(
         config_from_params(FeaturesConfig, "features", iterations=60, batch_size=16),

@@ -1,4 +1,5 @@
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 
 import pytest
@@ -70,8 +71,7 @@ def test_unknown_method_lists_registered_ones():
         method_config("svm", {})
 
 
-def test_no_config_class_has_defaults_of_its_own():
-    """params.yaml is the one place defaults live: a config class's default could drift from it."""
+def _config_classes() -> list[type]:
     classes = [
         DataConfig,
         SplitConfig,
@@ -82,7 +82,12 @@ def test_no_config_class_has_defaults_of_its_own():
         ImageFolderConfig,
         SyntheticConfig,
     ]
-    classes += [method_class(name).config_class for name in available_methods()]
+    return classes + [method_class(name).config_class for name in available_methods()]
+
+
+def test_no_config_class_has_defaults_of_its_own():
+    """params.yaml is the one place defaults live: a config class's default could drift from it."""
+    classes = _config_classes()
     with_defaults = sorted(
         f"{config.__name__}.{field.name}"
         for config in classes
@@ -91,3 +96,100 @@ def test_no_config_class_has_defaults_of_its_own():
         or field.default_factory is not dataclasses.MISSING
     )
     assert not with_defaults, f"config fields with a default outside params.yaml: {with_defaults}"
+
+
+# Numbers any value of which is meaningful: seeds; a schedule its method checks; UCGAN's alpha,
+# the weight of a score that is rewarded when negative.
+UNCONSTRAINED = {"seed", "seeds", "split_seed", "update_schedule", "UCGANConfig.alpha"}
+
+
+def _is_bare_number(hint: object) -> bool:
+    if hint in (int, float):
+        return True
+    items = typing.get_args(hint) if typing.get_origin(hint) is tuple else ()
+    return any(_is_bare_number(item) for item in items)
+
+
+def test_every_number_in_every_config_has_a_range():
+    """A count, rate or fraction without a declared range would reach training unchecked."""
+    unchecked = []
+    for config in _config_classes():
+        hints = typing.get_type_hints(config, include_extras=True)
+        for config_field in dataclasses.fields(config):
+            qualified = f"{config.__name__}.{config_field.name}"
+            if (
+                _is_bare_number(hints[config_field.name])
+                and not {
+                    config_field.name,
+                    qualified,
+                }
+                & UNCONSTRAINED
+            ):
+                unchecked.append(qualified)
+    assert not unchecked, f"numbers without a declared range: {sorted(set(unchecked))}"
+
+
+@pytest.mark.parametrize(
+    "section_name, key, value, message",
+    [
+        ("train", "seeds", [], "train.seeds: empty; give at least one value"),
+        ("train", "eval_every", 0, "train.eval_every: 0 is out of range; allowed: >= 1"),
+        ("train", "checkpoint_every", 0, "train.checkpoint_every: 0 is out of range"),
+        ("train", "log_every", -1, "train.log_every: -1 is out of range; allowed: >= 1"),
+        (
+            "train",
+            "selection_metric",
+            "acuracy",
+            "train.selection_metric: 'acuracy' is not known;"
+            " allowed: accuracy, balanced_accuracy, auc",
+        ),
+        ("train", "device", "gpu", "train.device: 'gpu' is not known; allowed: auto, cpu, cuda"),
+        ("train", "autocast", "fp16", "train.autocast: 'fp16' is not known; allowed: none, bf16"),
+        ("methods.ssgan", "batch_size", 0, "methods.ssgan.batch_size: 0 is out of range"),
+        ("methods.ssgan", "batch_size", -4, "methods.ssgan.batch_size: -4 is out of range"),
+        ("methods.supervised_cnn", "iterations", 0, "methods.supervised_cnn.iterations: 0 is out"),
+        ("methods.ucgan", "iterations", -5, "methods.ucgan.iterations: -5 is out of range"),
+        (
+            "methods.ssgan",
+            "dropout",
+            1.5,
+            "methods.ssgan.dropout: 1.5 is out of range; allowed: 0 to 1",
+        ),
+        (
+            "methods.ssgan",
+            "learning_rate",
+            0.0,
+            "methods.ssgan.learning_rate: 0.0 is out of range; allowed: > 0",
+        ),
+        ("methods.pca_svm", "c_grid", [1.0, -1.0], r"methods.pca_svm.c_grid\[1\]: -1.0 is out"),
+        ("methods.pca_svm", "kernel", "rfb", "methods.pca_svm.kernel: 'rfb' is not known"),
+        ("split", "labels_per_class", -2, "split.labels_per_class: -2 is out of range"),
+        ("cluster", "temperature", 0.0, "cluster.temperature: 0.0 is out of range"),
+        ("data.image_folder", "val_fraction", 1.2, "data.image_folder.val_fraction: 1.2 is out"),
+    ],
+)
+def test_a_value_out_of_range_is_one_line_naming_key_value_and_range(
+    section_name, key, value, message
+):
+    params = load_params(REPO_ROOT / "params.yaml")
+    values = dict(section(params, section_name))
+    values[key] = value
+    config_class = {
+        "train": TrainConfig,
+        "split": SplitConfig,
+        "cluster": ClusterConfig,
+        "data.image_folder": ImageFolderConfig,
+    }.get(section_name)
+    with pytest.raises(ConfigError, match=message) as error:
+        if config_class is None:
+            method_config(section_name.split(".")[1], values)
+        else:
+            build_config(config_class, values, section_name)
+    assert "\n" not in str(error.value)
+
+
+def test_broken_yaml_is_one_line_with_its_position(tmp_path):
+    broken = tmp_path / "params.yaml"
+    broken.write_text("train:\n  seeds: [0, 1\n  device: auto\n")
+    with pytest.raises(ConfigError, match=r"params.yaml: .* at line \d+, column \d+$"):
+        load_params(broken)

@@ -93,6 +93,7 @@ def test_method_fits_predicts_and_round_trips(name: str, method_data, tmp_path: 
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", available_methods())
 def test_same_seed_gives_the_same_model_on_cpu(name: str, method_data):
     synthetic_train_data = method_data
@@ -104,6 +105,7 @@ def test_same_seed_gives_the_same_model_on_cpu(name: str, method_data):
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, values",
     [

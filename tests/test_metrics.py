@@ -1,6 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 
+from medssl.core.io import write_json
 from medssl.core.metrics import (
     classification_metrics,
     frechet_distance,
@@ -8,6 +11,7 @@ from medssl.core.metrics import (
     one_vs_rest_tpr,
     selection_score,
 )
+from medssl.pipeline.evaluate import undefined_metrics
 
 
 def test_binary_metrics_match_hand_computed_values():
@@ -65,3 +69,18 @@ def test_frechet_distance_of_gaussians_by_hand():
     assert frechet_distance(points, points * np.array([2.0, 1.0, 1.0])) == pytest.approx(
         1.0, rel=0.05
     )
+
+
+def test_an_undefined_metric_is_written_as_null_and_its_reason_said(tmp_path):
+    """A split without a class has no AUC: the JSON holds null (it has no NaN), and why."""
+    labels = np.array([0, 0, 1, 1])
+    reasons = undefined_metrics(["normal", "pneumonia", "other"], {"test": labels, "val": labels})
+    assert reasons["test.auc"] == "the test split has no image of class other"
+    assert set(reasons) == {
+        "test.auc", "test_per_class_accuracy.other", "val.auc", "val_per_class_accuracy.other"
+    }  # fmt: skip
+    path = tmp_path / "metrics.json"
+    write_json(path, {"auc": float("nan"), "per_class": np.array([0.5, np.nan]), "n": 3})
+    text = path.read_text()
+    assert "NaN" not in text
+    assert json.loads(text) == {"auc": None, "per_class": [0.5, None], "n": 3}

@@ -114,6 +114,7 @@ def _fit_and_evaluate_open_set(
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
+@pytest.mark.slow
 def test_open_set_metrics_on_a_known_unknown_split(synthetic_raw, tmp_path: Path):
     _fit_and_evaluate_open_set(synthetic_raw, (0, 1), (2,), 20, tmp_path)
 

@@ -9,12 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import config_from_params, cpu_run, method_values, split_config
+from conftest import config_from_params, cpu_run, data_config, method_values, split_config
+from medssl.data.catalog import FUNDUS
 from medssl.data.fundus import DISEASED_FOLDER, HEALTHY_FOLDER, FundusConfig, read_fundus_folder
-from medssl.data.patches import cut_patches, make_patch_split, patch_labels
-from medssl.data.prepared import DatasetInfo, TrainData
+from medssl.data.patches import cut_patches, make_patch_split, patch_labels, write_patch_split
+from medssl.data.prepared import DatasetInfo, TrainData, load_dataset_info
 from medssl.methods.registry import create_method
 from medssl.pipeline.patch_evaluation import heatmaps, image_scores, patch_image_evaluation
+from medssl.pipeline.predict import MEAN_ROW, load_seeds, predict
+from medssl.pipeline.runs import TrainConfig
+from medssl.pipeline.train import train_method
 
 SIZE, GRID = 64, 4  # 4 x 4 patches of 16 px
 
@@ -111,6 +115,7 @@ def test_image_scores_and_localisation_of_a_perfect_patch_classifier():
     assert np.unravel_index(maps[0].argmax(), maps[0].shape)[0] // 8 == 1
 
 
+@pytest.mark.integration
 def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, tmp_path: Path):
     """The mirror's 512 px IDRiD release, cut into 8 x 8 patches of 32 px, a tiny patch_ssgan, and
     the image-level evaluation every patch method gets."""
@@ -154,3 +159,40 @@ def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, 
     for key in ("image_auc", "image_accuracy", "localisation_auc"):
         assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
     assert (tmp_path / "heatmaps_seed0.png").stat().st_size > 0
+
+
+def test_predict_scores_whole_fundus_images_and_draws_their_heatmaps(tmp_path: Path):
+    """`medssl predict` on a patch method: each image is cut into the training grid, its score is
+    the mean of its patches' probabilities, and a heatmap is drawn per image and seed."""
+    _write_fundus_folder(tmp_path / "fundus")
+    data = data_config(
+        name=FUNDUS,
+        image_size=32,
+        fundus={"path": str(tmp_path / "fundus"), "image_size": SIZE, "grid": GRID,
+                "val_fraction": 1 / 6, "test_fraction": 1 / 6},
+    )  # fmt: skip
+    split = split_config(labels_per_class=2, seed=1)
+    write_patch_split(
+        read_fundus_folder(data.fundus, []), data, split, tmp_path / "prepared", tmp_path / "hidden"
+    )
+    (tmp_path / "inputs").mkdir()
+    train_method(
+        "patch_convnet",
+        method_values("patch_convnet", iterations=4, batch_size=8),
+        config_from_params(TrainConfig, "train", seeds=[0], checkpoint_dir=str(tmp_path / "ck")),
+        tmp_path / "prepared",
+        tmp_path / "inputs",
+        tmp_path / "models",
+        tmp_path / "plots",
+    )
+    images = sorted((tmp_path / "fundus" / HEALTHY_FOLDER).glob("H[01].png"))
+    rows = predict(
+        tmp_path / "models", tmp_path / "prepared", images, tmp_path / "p.csv", tmp_path / "maps"
+    )
+    assert [row["seed"] for row in rows] == [0, MEAN_ROW, 0, MEAN_ROW]
+    method = load_seeds(tmp_path / "models", load_dataset_info(tmp_path / "prepared"), "cpu")[0]
+    for path, row in zip(images, rows[::2], strict=True):
+        whole = np.asarray(Image.open(path)).transpose(2, 0, 1)[None]
+        diseased = method.predict_proba(cut_patches(whole, GRID, 32))[:, 1].mean()
+        assert row["p_diseased"] == pytest.approx(diseased, abs=1e-6)
+        assert (tmp_path / "maps" / f"{path.stem}_seed0.png").is_file()

@@ -177,6 +177,7 @@ def test_the_page_pools_draws_and_marks_runs_older_than_the_code(tmp_path: Path)
     assert "| ssgan | 70.0 ± 14.1 (n=2) |" in page
 
 
+@pytest.mark.slow
 def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
     """`medssl-results render` on the committed ledger rebuilds docs/results.md byte for byte, and
     its figures as committed."""

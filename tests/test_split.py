@@ -11,7 +11,7 @@ from PIL import Image
 
 import medssl.data.prepared as prepared_module
 from conftest import config_from_params, data_config, method_values, split_config
-from medssl.core.errors import DataError, SplitError
+from medssl.core.errors import ConfigError, DataError, SplitError
 from medssl.core.io import read_npz
 from medssl.data.catalog import IMAGE_FOLDER
 from medssl.data.prepared import (
@@ -238,5 +238,5 @@ def test_evaluation_subsets_are_balanced_and_do_not_follow_the_labelled_draw(syn
         )
     everything = make_split(synthetic_raw, split_config(labels_per_class=4))
     assert len(everything.test) == len(synthetic_raw.test)  # 0: the whole split
-    with pytest.raises(SplitError, match="test_images_per_class must be 0"):
-        make_split(synthetic_raw, split_config(test_images_per_class=-1))
+    with pytest.raises(ConfigError, match="split.test_images_per_class: -1 is out of range"):
+        split_config(test_images_per_class=-1)

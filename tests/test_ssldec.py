@@ -35,6 +35,7 @@ def test_history_has_every_pretrain_epoch_then_every_round(synthetic_train_data)
     assert rounds[0]["changed_fraction"] == 1.0
 
 
+@pytest.mark.slow
 def test_an_ensemble_averages_its_members(synthetic_train_data):
     method = create_method(
         "ssldec", method_values("ssldec", **TINY, ensemble_size=2), synthetic_train_data.info
@@ -51,6 +52,7 @@ class _Interrupted(Exception):
     pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ensemble_size, crash_at_call", [(1, 2), (2, 4)])
 def test_an_interrupted_run_resumes_to_the_same_weights(
     synthetic_train_data, tmp_path: Path, monkeypatch, ensemble_size: int, crash_at_call: int

@@ -34,6 +34,16 @@ def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None =
     except MedsslError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as error:
+        # the file system refused (no permission, no space, a missing folder): the user's to fix
+        print(f"error: {_describe_os_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:
         print(INTERRUPTED_MESSAGE, file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def _describe_os_error(error: OSError) -> str:
+    if error.filename is None:
+        return str(error)
+    return f"{error.filename}: {error.strerror or error}"

@@ -1,17 +1,20 @@
 """Typed views of ``params.yaml``.
 
 Every section is loaded into a frozen dataclass, so a misspelt key fails at once with its
-name and the keys that were expected (nanoGPT's ``GPTConfig`` pattern, made strict).
+name and the keys that were expected (nanoGPT's ``GPTConfig`` pattern, made strict). A field's
+allowed values ride on its type (``PositiveInt``, ``Fraction``, ``OneOf(...)``), so a bad value
+fails at load time, before any work starts, in one line naming the key, the value and the range.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
 
@@ -20,14 +23,75 @@ from medssl.core.errors import ConfigError
 T = TypeVar("T")
 
 
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """``low <= value <= high`` (``low < value`` when ``low_open``); ``None`` leaves a side open."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def check(self, value: Any, where: str) -> None:
+        below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        above = self.high is not None and value > self.high
+        if below or above:
+            raise ConfigError(f"{where}: {value!r} is out of range; allowed: {self.describe()}")
+
+    def describe(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{self.low:g} to {self.high:g}"
+
+
+class OneOf:
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+
+    def check(self, value: Any, where: str) -> None:
+        if value not in self.choices:
+            allowed = ", ".join(self.choices)
+            raise ConfigError(f"{where}: {value!r} is not known; allowed: {allowed}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Matches:
+    """The whole value matches ``pattern``; ``shown`` is what the error calls allowed."""
+
+    pattern: str
+    shown: str
+
+    def check(self, value: Any, where: str) -> None:
+        if re.fullmatch(self.pattern, value) is None:
+            raise ConfigError(f"{where}: {value!r} is not known; allowed: {self.shown}")
+
+
+class NonEmpty:
+    def check(self, value: Any, where: str) -> None:
+        if len(value) == 0:
+            raise ConfigError(f"{where}: empty; give at least one value")
+
+
+PositiveInt = Annotated[int, Range(low=1)]
+NonNegativeInt = Annotated[int, Range(low=0)]
+PositiveFloat = Annotated[float, Range(low=0, low_open=True)]
+NonNegativeFloat = Annotated[float, Range(low=0)]
+Fraction = Annotated[float, Range(low=0, high=1)]
+
+
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(
             f"{path}: no such params file; run from the project root or pass --params"
         )
-    with path.open(encoding="utf-8") as handle:
-        params = yaml.safe_load(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            params = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}: {problem}{where}") from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(params).__name__}")
     return params
@@ -56,7 +120,7 @@ def build_config(config_class: type[T], values: Mapping[str, Any], where: str) -
             f"{where}: unknown key(s) {', '.join(unknown)}; expected some of "
             f"{', '.join(sorted(fields))}"
         )
-    hints = typing.get_type_hints(config_class)
+    hints = typing.get_type_hints(config_class, include_extras=True)
     kwargs = {}
     for name, field in fields.items():
         if name in values:
@@ -68,6 +132,12 @@ def build_config(config_class: type[T], values: Mapping[str, Any], where: str) -
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
+    if origin is Annotated:
+        base, *constraints = typing.get_args(hint)
+        value = _coerce(base, value, where)
+        for constraint in constraints:
+            constraint.check(value, where)
+        return value
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")

@@ -10,15 +10,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from medssl.core.errors import ConfigError
+
 
 def pick_device(preference: str = "auto") -> torch.device:
     """``auto`` takes the first CUDA device if there is one, else the CPU."""
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if preference.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"train.device is '{preference}' but no CUDA device is visible; use 'auto' or 'cpu'"
-        )
+    if preference.startswith("cuda"):
+        index = int(preference.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"train.device is '{preference}' but {torch.cuda.device_count()} CUDA device(s) "
+                "are visible; use 'auto' or 'cpu'"
+            )
     return torch.device(preference)
 
 

@@ -21,3 +21,7 @@ class UnknownDatasetError(MedsslError):
 
 class SplitError(MedsslError):
     """A split that cannot be made from the data (e.g. a budget larger than a class)."""
+
+
+class OutputError(MedsslError):
+    """An output folder that cannot be created or written."""

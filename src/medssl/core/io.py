@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from medssl.core.errors import OutputError
+
 
 def _current_umask() -> int:
     mask = os.umask(0)
@@ -45,6 +47,18 @@ def atomic_path(destination: str | Path) -> Iterator[Path]:
         temporary_path.unlink(missing_ok=True)
 
 
+def ensure_writable(*folders: str | Path) -> None:
+    """Create ``folders`` and prove that each takes a file, so that a stage fails before its work,
+    not after it, when an output cannot be written."""
+    for folder in map(Path, folders):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            raise OutputError(f"{folder}: cannot write there ({error.strerror or error})") from None
+
+
 def write_bytes(destination: str | Path, payload: bytes) -> None:
     with atomic_path(destination) as temporary:
         temporary.write_bytes(payload)
@@ -55,9 +69,24 @@ def write_text(destination: str | Path, text: str) -> None:
 
 
 def write_json(destination: str | Path, payload: Any) -> None:
-    write_text(
-        destination, json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n"
+    """JSON has no NaN: an undefined number (a NaN or an infinity) is written as ``null``, and the
+    writer says why beside it (e.g. evaluate's ``undefined``)."""
+    text = json.dumps(
+        _finite(payload), indent=2, sort_keys=False, default=_json_default, allow_nan=False
     )
+    write_text(destination, text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def read_json(source: str | Path) -> Any:

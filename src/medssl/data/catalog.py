@@ -16,9 +16,8 @@ MEDMNIST_NPZ = "medmnist_npz"
 IDX = "idx"
 IMAGE_FOLDER = "image_folder"
 SYNTHETIC = "synthetic"
-FUNDUS = (
-    "idrid"  # fundus photographs + lesion maps from a folder (data/fundus.py); not downloadable
-)
+# fundus photographs + lesion maps from a folder (data/fundus.py); not downloadable
+FUNDUS = "idrid"
 
 BINARY = "binary-class"
 MULTI_CLASS = "multi-class"

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from medssl.core.config import Fraction, PositiveInt, Range
 from medssl.core.errors import DataError
 
 DISEASED_FOLDER = "segmentation-training-set"
@@ -40,13 +42,14 @@ NO_LABEL = -1
 @dataclass(frozen=True)
 class FundusConfig:
     path: str  # the folder above; "" = <mirror>/idrid/derived-512-qinghao1
-    image_size: int  # images are resized to this square size first (the derived release is 512)
-    mask_threshold: int  # grey level above which a lesion-map pixel is lesion
-    grid: (
-        int  # patches per side: 512 px -> 8 x 8 patches of 64 px (the paper: 1024 -> 8 x 8 of 128)
-    )
-    val_fraction: float  # of the images, stratified by disease (the paper: 50 of 249)
-    test_fraction: float
+    # images are resized to this square size first (the derived release is 512)
+    image_size: PositiveInt
+    # grey level above which a lesion-map pixel is lesion
+    mask_threshold: Annotated[int, Range(low=0, high=255)]
+    # patches per side: 512 px -> 8 x 8 patches of 64 px (the paper: 1024 -> 8 x 8 of 128)
+    grid: PositiveInt
+    val_fraction: Fraction  # of the images, stratified by disease (the paper: 50 of 249)
+    test_fraction: Fraction
     split_seed: int  # which images are train / val / test; fixed, unlike split.seed's labelled draw
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from medssl.core.config import Fraction
 from medssl.core.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -34,8 +35,8 @@ _WIDE_GREY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 @dataclass(frozen=True)
 class ImageFolderConfig:
     path: str
-    val_fraction: float
-    test_fraction: float
+    val_fraction: Fraction
+    test_fraction: Fraction
     seed: int
 
 
@@ -57,8 +58,8 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
     for folder, files in zip(class_folders, files_by_class, strict=True):
         if not files:
             raise DataError(
-                f"{folder} holds no {'/'.join(IMAGE_SUFFIXES)} images; add images or remove the "
-                "folder"
+                f"{folder} holds no {'/'.join(IMAGE_SUFFIXES)} images; "
+                "add images or remove the folder"
             )
     unlabelled_files = (
         _image_files(root / UNLABELLED_FOLDER) if (root / UNLABELLED_FOLDER).is_dir() else []

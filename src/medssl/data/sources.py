@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medssl.core.config import PositiveInt
 from medssl.core.errors import DataError, UnknownDatasetError
 from medssl.core.io import write_npz
 from medssl.data import catalog
@@ -28,7 +29,7 @@ from medssl.data.synthetic import SyntheticConfig, make_synthetic_arrays
 @dataclass(frozen=True)
 class DataConfig:
     name: str
-    image_size: int
+    image_size: PositiveInt
     # Folder tried before the network; $MEDSSL_DATA_MIRROR is tried too. Does not change any output.
     mirror: str
     image_folder: ImageFolderConfig
@@ -86,8 +87,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             return {key: archive[key] for key in archive.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
         raise DataError(
-            f"{path} is not a readable npz ({error}); it may be truncated: delete it and download "
-            "again"
+            f"{path} is not a readable npz ({error}); it may be truncated: "
+            "delete it and download again"
         ) from error
 
 
@@ -103,8 +104,7 @@ def _load_medmnist(spec: DatasetSpec, path: Path) -> RawDataset:
     if not spec.is_single_label:
         raise DataError(
             f"{spec.name} is a {spec.task} dataset; the labels-per-class split needs one label "
-            "per image. "
-            "Choose a single-label dataset"
+            "per image. Choose a single-label dataset"
         )
     split_sets = {
         split: LabelledImages(images, labels[:, 0]) for split, (images, labels) in parts.items()

@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 
+from medssl.core.config import NonNegativeInt, Range
 from medssl.core.errors import SplitError
 from medssl.core.io import write_json, write_npz
 from medssl.data.catalog import BINARY, MULTI_CLASS
@@ -36,19 +38,20 @@ UNKNOWN_LABEL = -1
 
 @dataclass(frozen=True)
 class SplitConfig:
-    labels_per_class: int
+    # -1: every training image is labelled (the patch datasets' fully supervised setting)
+    labels_per_class: Annotated[int, Range(low=-1)]
     seed: int
     # Open-set experiments (MCGAN): only these classes (dataset indices) are trained on, relabelled
     # 0..K-1 in this order; empty means every class. The unknown classes appear only in the separate
     # val_unknown / test_unknown files, for evaluation; their training images are dropped entirely.
-    known_classes: tuple[int, ...]
-    unknown_classes: tuple[int, ...]
+    known_classes: tuple[NonNegativeInt, ...]
+    unknown_classes: tuple[NonNegativeInt, ...]
     # 0 keeps the whole official val / test split. N > 0 keeps a balanced subsample of at most N
     # images per class (unknown classes too), drawn with EVALUATION_SUBSET_SEED, not ``seed``, so
     # that sweeping the labelled draw keeps the same evaluation images. For methods whose prediction
     # is costly (MCGAN's z search: ~0.1 s per image and GAN on one CPU thread).
-    val_images_per_class: int
-    test_images_per_class: int
+    val_images_per_class: NonNegativeInt
+    test_images_per_class: NonNegativeInt
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,8 @@ def restrict_to_known_classes(
         or set(known) & set(unknown)
     ):
         raise SplitError(
-            f"split.known_classes {list(known)} and unknown_classes {list(unknown)} must be "
-            "distinct "
-            f"class indices of {raw.name} (0..{len(raw.label_names) - 1}: "
+            f"split.known_classes {list(known)} and unknown_classes {list(unknown)} "
+            f"must be distinct class indices of {raw.name} (0..{len(raw.label_names) - 1}: "
             f"{', '.join(raw.label_names)})"
         )
     if len(known) < 2:

@@ -8,17 +8,20 @@ a broken training loop does not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
+
+from medssl.core.config import PositiveInt, Range
 
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    num_classes: int
-    channels: int
-    train_per_class: int
-    val_per_class: int
-    test_per_class: int
+    num_classes: Annotated[int, Range(low=2)]
+    channels: PositiveInt
+    train_per_class: PositiveInt
+    val_per_class: PositiveInt
+    test_per_class: PositiveInt
     seed: int
 
 

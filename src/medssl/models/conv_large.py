@@ -81,8 +81,8 @@ class PatchGenerator(nn.Module):
         super().__init__()
         if image_size % 16:
             raise ValueError(
-                f"the patch generator doubles the size four times: image size {image_size} must "
-                "divide by 16"
+                "the patch generator doubles the size four times: "
+                f"image size {image_size} must divide by 16"
             )
         self.latent_dim, self.start = latent_dim, image_size // 16
         widths = [_width(c, width) for c in (512, 256, 128, 128)]

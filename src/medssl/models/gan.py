@@ -53,8 +53,8 @@ class PlabGenerator(nn.Module):
         super().__init__()
         if image_size % 4:
             raise ValueError(
-                f"the PLAB-GAN generator doubles the size twice: image size {image_size} must "
-                "divide by 4"
+                "the PLAB-GAN generator doubles the size twice: "
+                f"image size {image_size} must divide by 4"
             )
         base, self.start = GENERATOR_BASE_CHANNELS, image_size // 4
         self.latent_dim = latent_dim

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 
+from medssl.core.config import NonNegativeInt, PositiveFloat
 from medssl.core.io import read_npz
 from medssl.data.prepared import (
     LABELLED_FILE,
@@ -38,8 +39,8 @@ PSEUDO_LABELS_FILE = "pseudo_labels.npz"
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    kmeans_iterations: int
-    temperature: float
+    kmeans_iterations: NonNegativeInt  # 0 keeps step 2's labels
+    temperature: PositiveFloat
 
 
 def weighted_squared_distances(

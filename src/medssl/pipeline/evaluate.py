@@ -96,6 +96,9 @@ def evaluate_method(
                 )
             )
     detail = _summarise(name, info, manifest, per_seed)
+    undefined = undefined_metrics(info.label_names, {"test": test.labels, "val": val.labels})
+    if undefined:
+        detail["undefined"] = undefined
     write_json(detail_path, detail)
     write_json(metrics_path, headline(name, detail))
     _write_evaluation_plots(name, info, test.labels, test_probabilities, per_seed, plots_dir)
@@ -106,7 +109,7 @@ def headline(name: str, detail: Mapping[str, Any]) -> dict[str, Any]:
     """One method's DVC metrics. The key named after the method alone is its mean test accuracy: a
     `dvc exp show` that keeps those columns is a narrow methods x experiments table (README)."""
     test = detail["test"]
-    return {
+    numbers = {
         name: test["accuracy"]["mean"],
         f"{name}/std": test["accuracy"]["std"],
         f"{name}/bacc": test["balanced_accuracy"]["mean"],
@@ -115,6 +118,24 @@ def headline(name: str, detail: Mapping[str, Any]) -> dict[str, Any]:
         f"{name}/auc_std": test["auc"]["std"],
         f"{name}/n": len(detail["seeds"]),
     }
+    if "test.auc" in detail.get("undefined", {}):
+        numbers[f"{name}/auc_undefined"] = detail["undefined"]["test.auc"]
+    return numbers
+
+
+def undefined_metrics(
+    label_names: tuple[str, ...] | list[str], labels_by_split: Mapping[str, np.ndarray]
+) -> dict[str, str]:
+    """Why a metric is ``null``: a split without any image of a class has no AUC, and no accuracy
+    for that class."""
+    reasons = {}
+    for split, labels in labels_by_split.items():
+        missing = [n for index, n in enumerate(label_names) if not np.any(labels == index)]
+        if missing:
+            reason = f"the {split} split has no image of class {', '.join(missing)}"
+            reasons[f"{split}.auc"] = reason
+            reasons.update({f"{split}_per_class_accuracy.{n}": reason for n in missing})
+    return reasons
 
 
 def _summarise(

@@ -39,9 +39,10 @@ import torch
 from torch import nn
 
 from medssl.core import plots
+from medssl.core.config import NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.device import configure_backends, configure_threads, pick_device
 from medssl.core.errors import ConfigError
-from medssl.core.io import torch_load, torch_save, write_json, write_npz
+from medssl.core.io import ensure_writable, torch_load, torch_save, write_json, write_npz
 from medssl.data.prepared import load_train_data
 from medssl.methods.loop import LabelledCrossEntropyMethod, images_to_float
 from medssl.models.resnet20 import FEATURE_DIMENSION, ResNet20
@@ -53,10 +54,10 @@ FEATURE_NETWORK_FILE = "feature_network.pt"
 
 @dataclass(frozen=True)
 class FeaturesConfig:
-    iterations: int
-    batch_size: int
-    learning_rate: float
-    weight_decay: float
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    weight_decay: NonNegativeFloat
     seed: int
     pretrained_weights: str  # a ResNet-20 state_dict to start from; "" trains from scratch
 
@@ -152,6 +153,9 @@ def train_feature_extractor(
     configure_threads(train_config.num_threads)
     device = pick_device(train_config.device)
     configure_backends(device, train_config.deterministic)
+    ensure_writable(
+        models_dir, features_dir, plots_dir, Path(train_config.checkpoint_dir) / "features"
+    )
     data = load_train_data(prepared_dir)
     extractor = FeatureExtractor(config, data.info)
     started = time.perf_counter()

@@ -14,11 +14,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 
+from medssl.core.config import Matches, NonEmpty, NonNegativeInt, OneOf, PositiveInt
 from medssl.core.distributed import SINGLE_PROCESS, Ranks
 from medssl.core.io import write_csv
 from medssl.data.prepared import TrainData
@@ -30,19 +31,19 @@ PACKAGE = "medssl"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    seeds: tuple[int, ...]
-    device: str  # auto, cpu, cuda, cuda:1, ...
-    num_threads: int  # 0: PyTorch's default
+    seeds: Annotated[tuple[int, ...], NonEmpty()]
+    device: Annotated[str, Matches(r"auto|cpu|cuda(:\d+)?", "auto, cpu, cuda, cuda:<index>")]
+    num_threads: NonNegativeInt  # 0: PyTorch's default
     channels_last: bool  # NHWC convolution weights: faster on CPU (oneDNN), same maths
-    deterministic: (
-        bool  # CUDA: deterministic kernels, no cuDNN autotuning (CPU is deterministic anyway)
-    )
-    autocast: str  # "bf16": bfloat16 autocast of forward passes (losses stay fp32); "none": fp32
-    eval_every: int
-    checkpoint_every: int
-    log_every: int
-    eval_batch_size: int
-    selection_metric: str
+    # CUDA: deterministic kernels, no cuDNN autotuning (CPU is deterministic anyway)
+    deterministic: bool
+    # "bf16": bfloat16 autocast of forward passes (losses stay fp32); "none": fp32
+    autocast: Annotated[str, OneOf("none", "bf16")]
+    eval_every: PositiveInt
+    checkpoint_every: PositiveInt
+    log_every: PositiveInt
+    eval_batch_size: PositiveInt
+    selection_metric: Annotated[str, OneOf("accuracy", "balanced_accuracy", "auc")]
     checkpoint_dir: str
 
 

@@ -21,7 +21,7 @@ from medssl.core.device import configure_backends, configure_threads, pick_devic
 from medssl.core.distributed import barrier, device_for_rank
 from medssl.core.distributed import initialise as initialise_ranks
 from medssl.core.errors import ConfigError
-from medssl.core.io import torch_load, write_json
+from medssl.core.io import ensure_writable, torch_load, write_json
 from medssl.data.prepared import TrainData, existing_file, load_pseudo_labels, load_train_data
 from medssl.methods.base import HistoryRow
 from medssl.methods.loop import TorchMethod
@@ -62,8 +62,9 @@ def train_method(
             f"{name} does not train on the step loop, so it cannot run under torchrun; "
             "run its train stage as one process"
         )
-    data = with_pipeline_inputs(name, load_train_data(prepared_dir), inputs_dir, device)
     config = method_config(name, method_values)
+    ensure_writable(models_dir, plots_dir, Path(train_config.checkpoint_dir) / name)
+    data = with_pipeline_inputs(name, load_train_data(prepared_dir), inputs_dir, device)
     histories: dict[int, list[HistoryRow]] = {}
     seconds: dict[str, float] = {}
     training_metrics: dict[str, dict[str, float]] = {}

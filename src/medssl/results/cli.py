@@ -48,9 +48,8 @@ def append(args: argparse.Namespace) -> None:
     write_ledger(args.ledger, rows)
     superseded = sum(1 for row in rows if row.superseded_by)
     print(
-        f"{args.ledger}: {added} runs added ({len(new) - added} already there), {len(rows)} in "
-        "all, "
-        f"{superseded} superseded by a newer run of the same cell"
+        f"{args.ledger}: {added} runs added ({len(new) - added} already there), "
+        f"{len(rows)} in all, {superseded} superseded by a newer run of the same cell"
     )
 
 

@@ -26,6 +26,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from medssl.core import plots
+from medssl.core.config import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
@@ -42,18 +49,18 @@ SAMPLES_PER_CLASS_IN_GRID = 8
 
 @dataclass(frozen=True)
 class CGANAugConfig:
-    gan_iterations: int
-    classifier_iterations: int
-    batch_size: int
-    gan_learning_rate: float
-    gan_adam_beta1: float
-    latent_dim: int
+    gan_iterations: PositiveInt
+    classifier_iterations: PositiveInt
+    batch_size: PositiveInt
+    gan_learning_rate: PositiveFloat
+    gan_adam_beta1: Fraction
+    latent_dim: PositiveInt
     use_unlabelled: bool  # the unlabelled pool as 'label unknown' real images for D
-    generated_per_class: int
-    generated_weight: float  # loss weight of a generated image relative to a real one
-    learning_rate: float  # the classifier's
-    adam_beta1: float
-    dropout: float
+    generated_per_class: NonNegativeInt
+    generated_weight: NonNegativeFloat  # loss weight of a generated image relative to a real one
+    learning_rate: PositiveFloat  # the classifier's
+    adam_beta1: Fraction
+    dropout: Fraction
 
     @property
     def iterations(self) -> int:

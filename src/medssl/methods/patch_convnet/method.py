@@ -6,9 +6,18 @@ same width, augmentation and Adam settings as ``patch_ssgan``, trained on the la
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from torch import nn
 
+from medssl.core.config import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OneOf,
+    PositiveFloat,
+    PositiveInt,
+)
 from medssl.methods.registry import register
 from medssl.methods.shared.supervised import PatchClassifier
 from medssl.models.conv_large import ConvLarge
@@ -16,14 +25,15 @@ from medssl.models.conv_large import ConvLarge
 
 @dataclass(frozen=True)
 class PatchConvNetConfig:
-    iterations: int
-    batch_size: int
-    learning_rate: float
-    adam_beta1: float
-    weight_decay: float
-    width: float
-    crop_shift: int
-    class_weighting: str  # none, or balanced: each class's loss weighted by 1 / its labelled share
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    weight_decay: NonNegativeFloat
+    width: PositiveFloat
+    crop_shift: NonNegativeInt
+    # none, or balanced: each class's loss weighted by 1 / its labelled share
+    class_weighting: Annotated[str, OneOf("none", "balanced")]
 
 
 @register("patch_convnet")

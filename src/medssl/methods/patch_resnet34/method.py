@@ -8,10 +8,19 @@ early stopping and plateau schedule become model selection on the validation pat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 from torch import nn
 
+from medssl.core.config import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OneOf,
+    PositiveFloat,
+    PositiveInt,
+)
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_quarter_turns, random_shifted_crops
 from medssl.methods.shared.supervised import PatchClassifier
@@ -20,13 +29,13 @@ from medssl.models.resnet import small_image_resnet
 
 @dataclass(frozen=True)
 class PatchResNet34Config:
-    iterations: int
-    batch_size: int
-    learning_rate: float
-    adam_beta1: float
-    weight_decay: float
-    crop_shift: int
-    class_weighting: str
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    weight_decay: NonNegativeFloat
+    crop_shift: NonNegativeInt
+    class_weighting: Annotated[str, OneOf("none", "balanced")]
 
 
 @register("patch_resnet34")

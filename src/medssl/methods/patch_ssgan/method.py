@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from medssl.core.config import Fraction, NonNegativeInt, PositiveFloat
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
 from medssl.methods.shared.semi_supervised_gan import SemiSupervisedGAN, SemiSupervisedGANConfig
@@ -29,9 +30,9 @@ from medssl.models.conv_large import ConvLarge, PatchGenerator
 
 @dataclass(frozen=True)
 class PatchSSGANConfig(SemiSupervisedGANConfig):
-    width: float  # channel multiplier of conv-large and the generator (1.0 = the paper's)
-    crop_shift: int  # random crops: shifts of up to crop_shift px
-    learning_rate_decay_start: float  # linear decay to 0 from this fraction of the run
+    width: PositiveFloat  # channel multiplier of conv-large and the generator (1.0 = the paper's)
+    crop_shift: NonNegativeInt  # random crops: shifts of up to crop_shift px
+    learning_rate_decay_start: Fraction  # linear decay to 0 from this fraction of the run
 
 
 @register("patch_ssgan")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import joblib
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from medssl.core.config import NonEmpty, OneOf, PositiveFloat, PositiveInt
 from medssl.core.io import atomic_path
 from medssl.core.metrics import selection_score
 from medssl.data.prepared import TrainData
@@ -31,11 +33,11 @@ from medssl.methods.registry import register
 
 @dataclass(frozen=True)
 class PcaSvmConfig:
-    n_components: int
+    n_components: PositiveInt
     fit_pca_on_unlabelled: bool
-    max_pca_images: int  # PCA on a seeded subsample beyond this, to bound memory
-    kernel: str
-    c_grid: tuple[float, ...]
+    max_pca_images: PositiveInt  # PCA on a seeded subsample beyond this, to bound memory
+    kernel: Annotated[str, OneOf("linear", "poly", "rbf", "sigmoid")]
+    c_grid: Annotated[tuple[PositiveFloat, ...], NonEmpty()]
 
 
 def _flatten(images: np.ndarray) -> np.ndarray:

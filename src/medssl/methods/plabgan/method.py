@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from medssl.core.config import Fraction, NonNegativeFloat
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
 from medssl.methods.loop import Batch
@@ -24,10 +25,9 @@ from medssl.methods.shared.semi_supervised_gan import SemiSupervisedGAN, SemiSup
 
 @dataclass(frozen=True)
 class PlabGANConfig(SemiSupervisedGANConfig):
-    pseudo_label_threshold: float  # minimum pseudo-label confidence to join l_label
-    pseudo_label_weight: (
-        float  # weight of a pseudo-labelled image in l_label (a labelled one has 1)
-    )
+    pseudo_label_threshold: Fraction  # minimum pseudo-label confidence to join l_label
+    # weight of a pseudo-labelled image in l_label (a labelled one has 1)
+    pseudo_label_weight: NonNegativeFloat
 
 
 @register("plabgan")

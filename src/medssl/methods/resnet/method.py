@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.methods.registry import register
 from medssl.methods.shared.supervised import SupervisedClassifier
 from medssl.models.resnet import small_image_resnet18
@@ -14,11 +15,11 @@ from medssl.models.resnet import small_image_resnet18
 
 @dataclass(frozen=True)
 class ResNetConfig:
-    iterations: int
-    batch_size: int
-    learning_rate: float
-    adam_beta1: float
-    weight_decay: float
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    weight_decay: NonNegativeFloat
 
 
 @register("resnet")

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from medssl.core import plots
+from medssl.core.config import Fraction, PositiveFloat, PositiveInt
 from medssl.core.io import read_json, read_npz, write_json, write_npz
 from medssl.core.metrics import best_threshold, binary_auc
 from medssl.data.images import LabelledImages, balanced_subset
@@ -50,16 +51,17 @@ SCORES_FILE = "scores.npz"
 
 @dataclass(frozen=True)
 class PerClassGANConfig:
-    iterations: int
-    batch_size: int
-    learning_rate: float
-    adam_beta1: float
-    latent_dim: int
-    score_steps: int  # z-search steps per image (Schlegl et al. use 500)
-    score_learning_rate: float
-    score_weight: float  # lambda of eqs. 2 and 5
-    score_batch_size: int  # images searched at once
-    validation_images_per_class: int  # a seeded balanced subset of val, for the choices made on val
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    latent_dim: PositiveInt
+    score_steps: PositiveInt  # z-search steps per image (Schlegl et al. use 500)
+    score_learning_rate: PositiveFloat
+    score_weight: Fraction  # lambda of eqs. 2 and 5
+    score_batch_size: PositiveInt  # images searched at once
+    # a seeded balanced subset of val, for the choices made on val
+    validation_images_per_class: PositiveInt
 
 
 def _digest(images: np.ndarray) -> str:

@@ -27,6 +27,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from medssl.core import plots
+from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
 from medssl.methods.loop import Batch, EpochSampler, TorchMethod, images_to_float
@@ -47,18 +48,18 @@ WEIGHT_NORM_INIT_IMAGES = 500  # Salimans et al. initialise from one batch of 50
 
 @dataclass(frozen=True)
 class SemiSupervisedGANConfig:
-    iterations: int
-    batch_size: int  # labelled, unlabelled and generated images per step
-    learning_rate: float
-    adam_beta1: float
-    alpha: float  # weight of l_unlabel
-    beta: float  # weight of l_gen
+    iterations: PositiveInt
+    batch_size: PositiveInt  # labelled, unlabelled and generated images per step
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    alpha: NonNegativeFloat  # weight of l_unlabel
+    beta: NonNegativeFloat  # weight of l_gen
     network: str  # plab_cnn, or salimans_mlp (the MLP of Salimans et al.'s MNIST experiment)
-    latent_dim: int
-    dropout: float
-    input_noise: float  # std of the discriminator's input noise, images in [-1, 1]
-    ema_decay: float  # 0 evaluates the raw discriminator
-    generator_steps: int  # generator updates per discriminator update
+    latent_dim: PositiveInt
+    dropout: Fraction
+    input_noise: NonNegativeFloat  # std of the discriminator's input noise, images in [-1, 1]
+    ema_decay: Fraction  # 0 evaluates the raw discriminator
+    generator_steps: PositiveInt  # generator updates per discriminator update
 
 
 class SemiSupervisedGAN(TorchMethod):

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
+
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
@@ -86,18 +88,18 @@ def one_pixel_translation(images: torch.Tensor, generator: torch.Generator) -> t
 
 @dataclass(frozen=True)
 class SSLDECConfig:
-    pretrain_epochs: int  # the paper's 100 epochs on the labelled set
-    batch_size: int  # the paper's
-    pretrain_learning_rate: tuple[float, float]  # linear decay during pre-training
-    learning_rate: float  # steady during the semi-supervised phase
+    pretrain_epochs: PositiveInt  # the paper's 100 epochs on the labelled set
+    batch_size: PositiveInt  # the paper's
+    pretrain_learning_rate: tuple[PositiveFloat, PositiveFloat]  # linear decay during pre-training
+    learning_rate: PositiveFloat  # steady during the semi-supervised phase
     # The paper's Keras L2 kernel regulariser 1e-4 adds 1e-4 * |w|^2 to the loss, i.e. 2e-4 * w to
     # the gradient, which is what Adam's weight_decay adds; on kernels only, as Keras'
     # kernel_regularizer.
-    weight_decay: float
-    label_accuracy_threshold: float  # the paper's 100 %
-    max_relabel_epochs: int
-    max_rounds: int
-    assignment_change_tol: float  # DEC's end condition: 0.1 % of points change class
+    weight_decay: NonNegativeFloat
+    label_accuracy_threshold: Fraction  # the paper's 100 %
+    max_relabel_epochs: PositiveInt
+    max_rounds: PositiveInt
+    assignment_change_tol: Fraction  # DEC's end condition: 0.1 % of points change class
 
 
 @dataclass

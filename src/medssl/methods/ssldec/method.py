@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from medssl.core import plots
+from medssl.core.config import Fraction, PositiveFloat, PositiveInt
 from medssl.core.device import place_network, seed_everything
 from medssl.core.errors import ConfigError
 from medssl.core.io import torch_load, torch_save
@@ -43,10 +44,10 @@ CHECKPOINT_FORMAT = 1
 
 @dataclass(frozen=True)
 class SSLDECMethodConfig(SSLDECConfig):
-    width: float  # channel multiplier of the paper's CNN (1.0 = the paper's 128-256-512)
-    dropout: float  # the paper's, after every convolution
+    width: PositiveFloat  # channel multiplier of the paper's CNN (1.0 = the paper's 128-256-512)
+    dropout: Fraction  # the paper's, after every convolution
     augmentation: str  # the paper's one-pixel translations, or none
-    ensemble_size: int  # the paper averages 5 models; each costs a full Algorithm 1
+    ensemble_size: PositiveInt  # the paper averages 5 models; each costs a full Algorithm 1
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -63,10 +64,6 @@ class SSLDEC(Method):
             raise ConfigError(
                 f"methods.ssldec.augmentation is '{config.augmentation}'; use one of "
                 f"{', '.join(AUGMENTATIONS)}"
-            )
-        if config.ensemble_size < 1:
-            raise ConfigError(
-                f"methods.ssldec.ensemble_size must be at least 1, got {config.ensemble_size}"
             )
         self.device, self.channels_last = torch.device("cpu"), False
         self.members: list[SSLDECNetwork] = []

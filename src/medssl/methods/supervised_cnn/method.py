@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.methods.registry import register
 from medssl.methods.shared.supervised import SupervisedClassifier
 from medssl.models.cnn import PlabCNN
@@ -14,12 +15,12 @@ from medssl.models.cnn import PlabCNN
 
 @dataclass(frozen=True)
 class SupervisedCNNConfig:
-    iterations: int
-    batch_size: int
-    learning_rate: float
-    adam_beta1: float
-    weight_decay: float
-    dropout: float
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    weight_decay: NonNegativeFloat
+    dropout: Fraction
 
 
 @register("supervised_cnn")

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medssl.core import plots
+from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
@@ -57,25 +58,26 @@ SAMPLE_GRID_SIZE = 64
 
 @dataclass(frozen=True)
 class UCGANConfig:
-    iterations: int
-    batch_size: int
-    latent_dim: int
-    generator_learning_rate: float  # the paper's base learning rates
-    discriminator_learning_rate: float
-    classifier_learning_rate: float
-    adam_beta1: float  # DCGAN's; the paper does not give it
-    weight_decay: float  # the paper's L2
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    latent_dim: PositiveInt
+    generator_learning_rate: PositiveFloat  # the paper's base learning rates
+    discriminator_learning_rate: PositiveFloat
+    classifier_learning_rate: PositiveFloat
+    adam_beta1: Fraction  # DCGAN's; the paper does not give it
+    weight_decay: NonNegativeFloat  # the paper's L2
     alpha: float  # L_IS (eq. 10)
-    beta: float  # MMD
-    gamma: float  # losses on a style-transferred image (paper 0.001): not built, must be 0
-    eta: float  # Gram style loss (eq. 9)
-    delta: float  # G's GAN loss (eq. 11)
-    lambda_d: float  # D's GAN loss (the paper's lambda)
-    tau: float  # C's loss
-    xi: float  # weight of pseudo-labelled generated images in C's loss
-    threshold: float  # t: minimum top-class probability for a generated image's pseudo-label
+    beta: NonNegativeFloat  # MMD
+    # losses on a style-transferred image (paper 0.001): not built, must be 0
+    gamma: NonNegativeFloat
+    eta: NonNegativeFloat  # Gram style loss (eq. 9)
+    delta: NonNegativeFloat  # G's GAN loss (eq. 11)
+    lambda_d: NonNegativeFloat  # D's GAN loss (the paper's lambda)
+    tau: NonNegativeFloat  # C's loss
+    xi: NonNegativeFloat  # weight of pseudo-labelled generated images in C's loss
+    threshold: Fraction  # t: minimum top-class probability for a generated image's pseudo-label
     update_schedule: tuple[tuple[float, ...], ...]
-    dropout: float
+    dropout: Fraction
 
 
 @register("ucgan")
@@ -88,8 +90,8 @@ class UCGAN(TorchMethod):
         if config.gamma != 0.0:
             raise ConfigError(
                 "methods.ucgan.gamma weighs losses on a style-transferred image, which needs a "
-                "transformation network the paper does not describe; it is not implemented: set "
-                "it to 0"
+                "transformation network the paper does not describe; it is not implemented: "
+                "set it to 0"
             )
         starts = [phase[0] for phase in config.update_schedule]
         if (
