@@ -13,8 +13,8 @@ from typing import Annotated
 
 import numpy as np
 
-from medssl.core.config import NonNegativeInt, Range
-from medssl.core.errors import SplitError
+from medssl.core.config import NonNegativeInt
+from medssl.core.errors import ConfigError, SplitError
 from medssl.core.io import write_json, write_npz
 from medssl.data.catalog import BINARY, MULTI_CLASS
 from medssl.data.images import LabelledImages, RawDataset, balanced_subset
@@ -36,10 +36,20 @@ from medssl.data.prepared import (
 UNKNOWN_LABEL = -1
 
 
+class LabelBudget:
+    """At least one labelled image per class, or -1: every training image is labelled (the patch
+    datasets' fully supervised setting)."""
+
+    def check(self, value: int, where: str) -> None:
+        if value < 1 and value != -1:
+            raise ConfigError(
+                f"{where}: {value!r} is out of range; allowed: >= 1, or -1 (every image labelled)"
+            )
+
+
 @dataclass(frozen=True)
 class SplitConfig:
-    # -1: every training image is labelled (the patch datasets' fully supervised setting)
-    labels_per_class: Annotated[int, Range(low=-1)]
+    labels_per_class: Annotated[int, LabelBudget()]
     seed: int
     # Open-set experiments (MCGAN): only these classes (dataset indices) are trained on, relabelled
     # 0..K-1 in this order; empty means every class. The unknown classes appear only in the separate
