@@ -76,14 +76,20 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
     load = functools.partial(read_image, image_size=image_size, colour=colour)
     arrays = _stratified_split(files_by_class, config, load)
     arrays["unlabelled_images"] = (
-        np.stack(
-            [load(path) for path in tqdm(unlabelled_files, desc="unlabelled images", leave=False)]
-        )
+        np.stack(_load_all(unlabelled_files, load, "unlabelled images"))
         if unlabelled_files
         else np.zeros((0,) + arrays["train_images"].shape[1:], dtype=np.uint8)
     )
     arrays["label_names"] = np.array([folder.name for folder in class_folders])
     return arrays
+
+
+def _load_all(
+    paths: list[Path], load: Callable[[Path], np.ndarray], description: str
+) -> list[np.ndarray]:
+    # the context clears the bar before an error propagates: the error gets a line of its own
+    with tqdm(paths, desc=description, leave=False) as bar:
+        return [load(path) for path in bar]
 
 
 def _stratified_split(
@@ -109,7 +115,7 @@ def _stratified_split(
             chosen[split].extend((files[i], label) for i in indices)
     arrays = {}
     for split, items in chosen.items():
-        images = [load(path) for path, _ in tqdm(items, desc=f"{split} images", leave=False)]
+        images = _load_all([path for path, _ in items], load, f"{split} images")
         arrays[f"{split}_images"] = np.stack(images)
         arrays[f"{split}_labels"] = np.array(
             [[label] for _, label in items], dtype=np.int64
