@@ -54,7 +54,7 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
         raise DataError(
             f"{root} has {len(class_folders)} class folder(s); a classifier needs at least 2"
         )
-    files_by_class = [_image_files(folder) for folder in class_folders]
+    files_by_class = [image_files(folder) for folder in class_folders]
     for folder, files in zip(class_folders, files_by_class, strict=True):
         if not files:
             raise DataError(
@@ -62,11 +62,11 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
                 "add images or remove the folder"
             )
     unlabelled_files = (
-        _image_files(root / UNLABELLED_FOLDER) if (root / UNLABELLED_FOLDER).is_dir() else []
+        image_files(root / UNLABELLED_FOLDER) if (root / UNLABELLED_FOLDER).is_dir() else []
     )
     every_file = [f for files in files_by_class for f in files] + unlabelled_files
     modes = {path: image_mode(path) for path in every_file}
-    colour_files = [path for path, mode in modes.items() if not _is_grey(mode)]
+    colour_files = [path for path, mode in modes.items() if not is_grey(mode)]
     colour = bool(colour_files)
     if colour and len(colour_files) < len(every_file):
         print(
@@ -142,7 +142,8 @@ def _visible(path: Path) -> bool:
     return not path.name.startswith((".", "__"))
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The visible image files directly inside ``folder``, sorted."""
     return sorted(
         p
         for p in folder.iterdir()
@@ -150,7 +151,7 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _is_grey(mode: str) -> bool:
+def is_grey(mode: str) -> bool:
     return mode in _GREY_MODES
 
 

@@ -188,10 +188,8 @@ def _seed_detail(
     detail: dict[str, Any] = {}
     for split in ("test", "val"):
         detail.update({f"{split}_{m}": scores[split][m] for m in HEADLINE_METRICS})
-    # None for a class the test split lacks (JSON has no NaN)
-    detail["test_per_class_accuracy"] = [
-        None if np.isnan(value) else value for value in scores["test"]["per_class_accuracy"]
-    ]
+    # NaN for a class the test split lacks: write_json makes it null
+    detail["test_per_class_accuracy"] = list(scores["test"]["per_class_accuracy"])
     detail["train_seconds"] = manifest["train_seconds"].get(f"seed_{seed}")
     detail["extras"] = {
         **(manifest.get("training_metrics") or {}).get(f"seed_{seed}", {}),

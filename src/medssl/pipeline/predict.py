@@ -28,7 +28,7 @@ from medssl.core.device import pick_device
 from medssl.core.errors import DataError
 from medssl.core.io import read_json, write_text
 from medssl.data.catalog import IMAGE_FOLDER
-from medssl.data.image_folder import IMAGE_SUFFIXES, image_mode, read_image
+from medssl.data.image_folder import IMAGE_SUFFIXES, image_files, image_mode, is_grey, read_image
 from medssl.data.patches import cut_patches
 from medssl.data.prepared import DatasetInfo, existing_file, load_dataset_info
 from medssl.methods.base import Method
@@ -44,11 +44,7 @@ def image_paths(sources: Sequence[Path]) -> list[Path]:
     paths: list[Path] = []
     for source in sources:
         if source.is_dir():
-            paths += sorted(
-                p
-                for p in source.iterdir()
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-            )
+            paths += image_files(source)
         elif source.is_file():
             paths.append(source)
         else:
@@ -61,7 +57,7 @@ def image_paths(sources: Sequence[Path]) -> list[Path]:
 def prepared_image(path: Path, info: DatasetInfo, size: int) -> np.ndarray:
     """(C, size, size) uint8, as training saw its images; one-line refusals otherwise."""
     mode = image_mode(path)
-    colour = mode not in ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+    colour = not is_grey(mode)
     if colour and info.channels == 1:
         raise DataError(
             f"{path} is a colour image but the model was trained on grey ones; "
