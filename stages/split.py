@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     data_config = load_section(args.params, "data", DataConfig)
     split_config = load_section(args.params, "split", SplitConfig)
     if data_config.name == FUNDUS:
-        if split_config.val_images_per_class or split_config.test_images_per_class:
+        if split_config.val_labels_per_class > 0 or split_config.test_images_per_class:
             raise ConfigError(
-                "split.val_images_per_class and test_images_per_class do not apply to fundus "
-                "images (their val/test split is data.fundus's); set them to 0"
+                "split.val_labels_per_class and test_images_per_class do not apply to fundus "
+                "images (their val/test split is data.fundus's); set them to -1 or 0"
             )
         info = write_patch_split(
             load_fundus_raw(args.raw), data_config, split_config, args.prepared, args.hidden
@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> None:
             make_split(raw, split_config), raw, split_config, args.prepared, args.hidden
         )
     print(f"{info.name}: " + ", ".join(f"{count} {part}" for part, count in info.counts.items()))
+    budget = info.val_labels_per_class
+    if budget and info.counts["val"] < budget * len(info.label_names):
+        print(
+            f"note: the val split has fewer than {budget} images of some class; all of them are "
+            f"used ({info.counts['val']} labelled validation images)"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ def test_split_has_the_budget_per_class_and_partitions_train(synthetic_raw):
     np.testing.assert_array_equal(
         split.unlabelled_hidden_labels, synthetic_raw.train.labels[split.unlabelled_source_index]
     )
-    # official splits untouched
-    assert split.val is synthetic_raw.val and split.test is synthetic_raw.test
+    # the official test split untouched; as many validation labels per class as training ones
+    assert split.test is synthetic_raw.test
+    assert np.bincount(split.val.labels).tolist() == [7, 7, 7]
 
 
 def test_a_budget_larger_than_a_class_names_the_class():
@@ -213,30 +214,56 @@ def test_unknown_classes_need_known_ones_and_distinct_indices(synthetic_raw):
         make_split(synthetic_raw, split_config(known_classes=(0, 7)))
 
 
-def test_evaluation_subsets_are_balanced_and_do_not_follow_the_labelled_draw(synthetic_raw):
+def test_test_subset_is_balanced_and_does_not_follow_the_labelled_draw(synthetic_raw):
     config = split_config(
-        labels_per_class=4,
-        known_classes=(0, 2),
-        unknown_classes=(1,),
-        val_images_per_class=3,
-        test_images_per_class=5,
+        labels_per_class=4, known_classes=(0, 2), unknown_classes=(1,), test_images_per_class=5
     )
     split, other_draw = (
         make_split(synthetic_raw, config),
         make_split(synthetic_raw, dataclasses.replace(config, seed=1)),
     )
-    assert np.bincount(split.test.labels).tolist() == [5, 5] and np.bincount(
-        split.val.labels
-    ).tolist() == [3, 3]
-    assert len(split.test_unknown) == 5 and len(split.val_unknown) == 3
+    assert np.bincount(split.test.labels).tolist() == [5, 5] and len(split.test_unknown) == 5
     # same images for every split.seed
     np.testing.assert_array_equal(split.test.images, other_draw.test.images)
     assert not np.array_equal(split.labelled.images, other_draw.labelled.images)
-    for subset, full in ((split.test, synthetic_raw.test), (split.val, synthetic_raw.val)):
-        assert all(
-            any(np.array_equal(image, other) for other in full.images) for image in subset.images
-        )
+    assert all(
+        any(np.array_equal(image, other) for other in synthetic_raw.test.images)
+        for image in split.test.images
+    )
     everything = make_split(synthetic_raw, split_config(labels_per_class=4))
     assert len(everything.test) == len(synthetic_raw.test)  # 0: the whole split
     with pytest.raises(ConfigError, match="split.test_images_per_class: -1 is out of range"):
         split_config(test_images_per_class=-1)
+
+
+def test_validation_budget_follows_the_training_budget_by_default(synthetic_raw):
+    split = make_split(synthetic_raw, split_config(labels_per_class=3, val_labels_per_class=-1))
+    assert np.bincount(split.val.labels).tolist() == [3, 3, 3]
+    assert all(
+        any(np.array_equal(image, other) for other in synthetic_raw.val.images)
+        for image in split.val.images
+    )
+    fixed = make_split(synthetic_raw, split_config(labels_per_class=3, val_labels_per_class=2))
+    assert np.bincount(fixed.val.labels).tolist() == [2, 2, 2]
+    whole = make_split(synthetic_raw, split_config(labels_per_class=3, val_labels_per_class=0))
+    np.testing.assert_array_equal(whole.val.images, synthetic_raw.val.images)
+    # a class with fewer val images than the budget gives all it has
+    short = make_split(synthetic_raw, split_config(labels_per_class=3, val_labels_per_class=50))
+    assert len(short.val) == len(synthetic_raw.val)
+    with pytest.raises(ConfigError, match="split.val_labels_per_class: -2 is out of range"):
+        split_config(val_labels_per_class=-2)
+
+
+def test_validation_draw_is_new_for_each_labelled_draw_and_for_each_val_seed(synthetic_raw):
+    config = split_config(labels_per_class=3, val_labels_per_class=3, seed=0, val_seed=0)
+    first, again = make_split(synthetic_raw, config), make_split(synthetic_raw, config)
+    np.testing.assert_array_equal(first.val.images, again.val.images)
+    other_draw = make_split(synthetic_raw, dataclasses.replace(config, seed=1))
+    other_val_seed = make_split(synthetic_raw, dataclasses.replace(config, val_seed=1))
+    assert not np.array_equal(first.val.images, other_draw.val.images)
+    assert not np.array_equal(first.val.images, other_val_seed.val.images)
+    # val_seed redraws the validation images only
+    np.testing.assert_array_equal(first.labelled.images, other_val_seed.labelled.images)
+    # the validation draw does not depend on the training budget
+    larger = make_split(synthetic_raw, dataclasses.replace(config, labels_per_class=5))
+    np.testing.assert_array_equal(first.val.images, larger.val.images)

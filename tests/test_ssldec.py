@@ -86,3 +86,19 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
     for expected, actual in zip(straight.members, resumed.members, strict=True):
         for key, tensor in expected.state_dict().items():
             torch.testing.assert_close(actual.state_dict()[key], tensor, rtol=0, atol=0)
+
+
+def test_the_model_kept_is_the_best_validation_point(synthetic_train_data):
+    """The one selection rule of every method: the best validation score over the end of
+    pre-training and every round, the earlier on a tie."""
+    method = create_method("ssldec", method_values("ssldec", **TINY), synthetic_train_data.info)
+    history = method.fit(synthetic_train_data, cpu_run())
+    scores = [row["val_accuracy"] for row in history if "val_accuracy" in row]
+    assert len(scores) == 1 + TINY["max_rounds"]
+    kept = float(
+        np.mean(
+            method.predict_proba(synthetic_train_data.val_x).argmax(axis=1)
+            == synthetic_train_data.val_y
+        )
+    )
+    assert kept == max(scores)

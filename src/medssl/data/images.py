@@ -3,6 +3,7 @@ they become float tensors in [-1, 1] only inside training and prediction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,9 @@ class LabelledImages:
         return len(self.labels)
 
 
-def balanced_subset(images: LabelledImages, per_class: int, seed: int) -> LabelledImages:
+def balanced_subset(
+    images: LabelledImages, per_class: int, seed: int | Sequence[int]
+) -> LabelledImages:
     """At most ``per_class`` images of each class, seeded, in their original order (the MCGAN paper
     balances its test sets this way)."""
     if not len(images):

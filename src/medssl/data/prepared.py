@@ -43,6 +43,8 @@ class DatasetInfo:
     labels_per_class: int
     split_seed: int
     counts: dict[str, int]
+    # labelled validation images per class (at most: a class may have fewer); 0: the whole split
+    val_labels_per_class: int = 0
     patch_grid: int = 0  # > 0: the images are patches of larger images, grid x grid per image
     # dataset indices of label_names, when the split keeps a subset
     known_classes: tuple[int, ...] = ()

@@ -1,5 +1,15 @@
 """The labelled-budget split: N labelled images per class from the official train split, the rest
-of train as the unlabelled pool, official val and test untouched.
+of train as the unlabelled pool, a labelled validation budget from the official val split, and the
+official test split.
+
+The validation images are labelled images too, so they count in the label cost. By default there are
+as many per class as training labels (``val_labels_per_class: -1``): Oliver et al. (2018,
+"Realistic evaluation of deep semi-supervised learning algorithms", Sec. 4.6) and Huang et al.
+(2023, "Systematic comparison of semi-supervised and self-supervised learning for medical image
+classification") show that selecting models on a validation set much larger than the labelled
+training set flatters semi-supervised methods and can reorder them; a set the size of the training
+budget is the largest that either calls realistic. ``0`` keeps the whole official split, as the
+papers this project reproduces did.
 
 Labelled indices are drawn once per (budget, seed) and saved; nothing re-samples them later.
 """
@@ -36,6 +46,18 @@ from medssl.data.prepared import (
 UNKNOWN_LABEL = -1
 
 
+class ValidationBudget:
+    """Labelled validation images per class: -1 as many as split.labels_per_class, 0 the whole
+    official split, N that many."""
+
+    def check(self, value: int, where: str) -> None:
+        if value < -1:
+            raise ConfigError(
+                f"{where}: {value!r} is out of range; allowed: -1 (as many as labels_per_class), "
+                "0 (the whole official val split), or N >= 1"
+            )
+
+
 class LabelBudget:
     """At least one labelled image per class, or -1: every training image is labelled (the patch
     datasets' fully supervised setting)."""
@@ -56,12 +78,23 @@ class SplitConfig:
     # val_unknown / test_unknown files, for evaluation; their training images are dropped entirely.
     known_classes: tuple[NonNegativeInt, ...]
     unknown_classes: tuple[NonNegativeInt, ...]
-    # 0 keeps the whole official val / test split. N > 0 keeps a balanced subsample of at most N
-    # images per class (unknown classes too), drawn with EVALUATION_SUBSET_SEED, not ``seed``, so
-    # that sweeping the labelled draw keeps the same evaluation images. For methods whose prediction
-    # is costly (MCGAN's z search: ~0.1 s per image and GAN on one CPU thread).
-    val_images_per_class: NonNegativeInt
+    # The labelled validation budget (model selection), drawn from the official val split with a
+    # generator seeded by (val_seed, seed): a new labelled draw (seed) is a new labelling campaign,
+    # training and validation images both, and val_seed alone redraws the validation images.
+    val_labels_per_class: Annotated[int, ValidationBudget()]
+    val_seed: NonNegativeInt
+    # 0 keeps the whole official test split. N > 0 keeps a balanced subsample of at most N images
+    # per class (unknown classes too), drawn with EVALUATION_SUBSET_SEED, not ``seed``, so that
+    # sweeping the labelled draw keeps the same test images. For methods whose prediction is costly
+    # (MCGAN's z search: ~0.1 s per image and GAN on one CPU thread).
     test_images_per_class: NonNegativeInt
+
+    @property
+    def validation_labels_per_class(self) -> int:
+        """The validation budget per class; 0: the whole official val split."""
+        if self.val_labels_per_class == -1:
+            return 0 if self.labels_per_class == -1 else self.labels_per_class
+        return self.val_labels_per_class
 
 
 @dataclass(frozen=True)
@@ -154,12 +187,18 @@ def restrict_to_known_classes(
 EVALUATION_SUBSET_SEED = 0
 
 
-def _evaluation_subset(images: LabelledImages, per_class: int, name: str) -> LabelledImages:
-    if per_class < 0:
-        raise SplitError(
-            f"split.{name}_images_per_class must be 0 (every image) or positive, got {per_class}"
-        )
+def _test_subset(images: LabelledImages, per_class: int) -> LabelledImages:
     return balanced_subset(images, per_class, EVALUATION_SUBSET_SEED) if per_class else images
+
+
+def validation_seed(config: SplitConfig) -> list[int]:
+    """The validation draw's generator seed: its own stream, new for every labelled draw."""
+    return [config.val_seed, config.seed, 1]
+
+
+def _validation_subset(images: LabelledImages, config: SplitConfig) -> LabelledImages:
+    per_class = config.validation_labels_per_class
+    return balanced_subset(images, per_class, validation_seed(config)) if per_class else images
 
 
 def make_split(raw: RawDataset, config: SplitConfig) -> Split:
@@ -178,10 +217,10 @@ def make_split(raw: RawDataset, config: SplitConfig) -> Split:
         unlabelled_hidden_labels=np.concatenate(
             [train.labels[unlabelled_rows], np.full(len(extra_rows), UNKNOWN_LABEL, dtype=np.int64)]
         ),
-        val=_evaluation_subset(raw.val, config.val_images_per_class, "val"),
-        test=_evaluation_subset(raw.test, config.test_images_per_class, "test"),
-        val_unknown=_evaluation_subset(val_unknown, config.val_images_per_class, "val"),
-        test_unknown=_evaluation_subset(test_unknown, config.test_images_per_class, "test"),
+        val=_validation_subset(raw.val, config),
+        test=_test_subset(raw.test, config.test_images_per_class),
+        val_unknown=_validation_subset(val_unknown, config),
+        test_unknown=_test_subset(test_unknown, config.test_images_per_class),
     )
 
 
@@ -205,6 +244,7 @@ def write_split(
         image_size=raw.image_size,
         labels_per_class=config.labels_per_class,
         split_seed=config.seed,
+        val_labels_per_class=config.validation_labels_per_class if not patch_images else 0,
         counts={
             "labelled": len(split.labelled),
             "unlabelled": len(split.unlabelled_images),

@@ -35,6 +35,9 @@ from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, Method, RunContext
 
 CHECKPOINT_FORMAT = 1
+# Real training images whose batch-norm statistics replace the evaluated network's (the labelled
+# ones, then a seeded sample of the pool): 2048 pin the statistics to about 2 % of their spread.
+BATCH_NORM_IMAGES = 2048
 
 
 def images_to_float(images: torch.Tensor) -> torch.Tensor:
@@ -116,6 +119,11 @@ class TorchMethod(Method):
     # False for methods whose prediction is too costly to run every eval_every steps (a z search per
     # image): no validation during training, the final weights are the model.
     validates_during_training = True
+    # True for a classifier trained on batches that mix generated and real images (a GAN's
+    # discriminator, a classifier on generated data): its batch-norm running statistics are partly
+    # those of fakes, so before every validation they are recomputed from real training images
+    # alone, and the model evaluated (and kept) normalises real images by real statistics.
+    batch_norm_from_real_images = False
 
     def __init__(self, config: Any, info: Any) -> None:
         super().__init__(config, info)
@@ -225,6 +233,38 @@ class TorchMethod(Method):
             network.load_state_dict(state[name])
 
 
+def batch_norm_images(data: TrainData, device: torch.device) -> torch.Tensor:
+    """Up to BATCH_NORM_IMAGES real training images (uint8, on ``device``): every labelled image,
+    then a fixed random sample of the unlabelled pool (seed 0: the same for every training seed)."""
+    room = max(BATCH_NORM_IMAGES - len(data.labelled_x), 0)
+    pool = data.unlabelled_x
+    if len(pool) > room:
+        pool = pool[np.sort(np.random.default_rng(0).choice(len(pool), size=room, replace=False))]
+    return torch.from_numpy(np.concatenate([data.labelled_x, pool])).to(device)
+
+
+@torch.no_grad()
+def recompute_batch_norm_statistics(
+    network: nn.Module, images: torch.Tensor, batch_size: int
+) -> None:
+    """Replace every batch-norm layer's running mean and variance by their average over ``images``
+    (uint8), seen as at evaluation otherwise: dropout and input noise off."""
+    layers = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return
+    network.eval()
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # a cumulative average over the batches
+        layer.train()
+    for start in range(0, len(images), batch_size):
+        network(images_to_float(images[start : start + batch_size]))
+    for layer, momentum in zip(layers, momenta, strict=True):
+        layer.momentum = momentum
+    network.eval()
+
+
 class LabelledCrossEntropyMethod(TorchMethod):
     """One step = cross-entropy on a labelled batch: the supervised baselines (images or patches)
     and the features network. Subclasses may augment the batch and weight the classes."""
@@ -255,6 +295,9 @@ class TrainingLoop:
         self.best_state: dict[str, dict[str, torch.Tensor]] | None = None
         self.loss_sums: dict[str, torch.Tensor | float] = {}
         self.steps_since_log = 0
+        self.batch_norm_images = (
+            batch_norm_images(data, method.device) if method.batch_norm_from_real_images else None
+        )
 
     def run(self, iterations: int) -> list[HistoryRow]:
         start = self._resume()
@@ -311,6 +354,10 @@ class TrainingLoop:
         return means
 
     def _validate(self) -> HistoryRow:
+        if self.batch_norm_images is not None:
+            recompute_batch_norm_statistics(
+                self.method.classifier(), self.batch_norm_images, self.context.eval_batch_size
+            )
         probabilities = self.method.predict_proba(self.data.val_x, self.context.eval_batch_size)
         score = selection_score(self.context.selection_metric, self.data.val_y, probabilities)
         if score > self.best_score:  # strict: ties keep the earlier step

@@ -151,6 +151,9 @@ def _summarise(
         "image_size": info.image_size,
         "labels_per_class": info.labels_per_class,
         "split_seed": info.split_seed,
+        # labelled validation images (model selection): part of the label cost
+        "val_labels_per_class": info.val_labels_per_class,
+        "val_images": info.counts["val"],
         "seeds": seeds,
     }
     for split in ("test", "val"):

@@ -39,6 +39,13 @@ def load_method_metrics(methods: Sequence[str], detail_dir: Path) -> dict[str, d
     return loaded
 
 
+def _validation_text(result: Mapping[str, Any]) -> str:
+    budget, images = result.get("val_labels_per_class", 0), result.get("val_images")
+    if not budget:
+        return "the whole official validation split" + (f" ({images} images)" if images else "")
+    return f"{images} labelled validation images (at most {budget} per class)"
+
+
 def summary_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
     first = next(iter(results.values()))
     seeds = ", ".join(str(s) for s in first["seeds"])
@@ -47,8 +54,8 @@ def summary_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
         "images per class",
         "",
         f"Test split, mean ± std over training seeds {seeds} (split seed {first['split_seed']}). "
-        "Accuracies in %, macro one-vs-rest AUC as a fraction; models selected on the validation "
-        "split.",
+        "Accuracies in %, macro one-vs-rest AUC as a fraction; models selected on "
+        f"{_validation_text(first)}.",
         "",
         "| method | "
         + " | ".join(METRIC_LABELS[m] for m in HEADLINE_METRICS)

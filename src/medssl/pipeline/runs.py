@@ -20,8 +20,10 @@ import numpy as np
 import torch
 
 from medssl.core.config import Matches, NonEmpty, NonNegativeInt, OneOf, PositiveInt
+from medssl.core.device import AUTOCAST_MODES
 from medssl.core.distributed import SINGLE_PROCESS, Ranks
 from medssl.core.io import write_csv
+from medssl.core.metrics import SELECTION_METRICS
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
 
@@ -38,12 +40,12 @@ class TrainConfig:
     # CUDA: deterministic kernels, no cuDNN autotuning (CPU is deterministic anyway)
     deterministic: bool
     # "bf16": bfloat16 autocast of forward passes (losses stay fp32); "none": fp32
-    autocast: Annotated[str, OneOf("none", "bf16")]
+    autocast: Annotated[str, OneOf(*AUTOCAST_MODES)]
     eval_every: PositiveInt
     checkpoint_every: PositiveInt
     log_every: PositiveInt
     eval_batch_size: PositiveInt
-    selection_metric: Annotated[str, OneOf("accuracy", "balanced_accuracy", "auc")]
+    selection_metric: Annotated[str, OneOf(*SELECTION_METRICS)]
     checkpoint_dir: str
 
 

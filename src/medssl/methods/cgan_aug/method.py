@@ -71,6 +71,7 @@ class CGANAugConfig:
 class CGANAugmentation(TorchMethod):
     config_class = CGANAugConfig
     uses_feature_network = True
+    batch_norm_from_real_images = True
 
     def __init__(self, config: CGANAugConfig, info: object) -> None:
         super().__init__(config, info)

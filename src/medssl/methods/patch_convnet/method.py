@@ -6,7 +6,6 @@ same width, augmentation and Adam settings as ``patch_ssgan``, trained on the la
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 from torch import nn
 
@@ -14,12 +13,11 @@ from medssl.core.config import (
     Fraction,
     NonNegativeFloat,
     NonNegativeInt,
-    OneOf,
     PositiveFloat,
     PositiveInt,
 )
 from medssl.methods.registry import register
-from medssl.methods.shared.supervised import PatchClassifier
+from medssl.methods.shared.supervised import ClassWeighting, PatchClassifier
 from medssl.models.conv_large import ConvLarge
 
 
@@ -32,8 +30,7 @@ class PatchConvNetConfig:
     weight_decay: NonNegativeFloat
     width: PositiveFloat
     crop_shift: NonNegativeInt
-    # none, or balanced: each class's loss weighted by 1 / its labelled share
-    class_weighting: Annotated[str, OneOf("none", "balanced")]
+    class_weighting: ClassWeighting
 
 
 @register("patch_convnet")

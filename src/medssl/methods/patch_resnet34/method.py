@@ -8,7 +8,6 @@ early stopping and plateau schedule become model selection on the validation pat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 import torch
 from torch import nn
@@ -17,13 +16,12 @@ from medssl.core.config import (
     Fraction,
     NonNegativeFloat,
     NonNegativeInt,
-    OneOf,
     PositiveFloat,
     PositiveInt,
 )
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_quarter_turns, random_shifted_crops
-from medssl.methods.shared.supervised import PatchClassifier
+from medssl.methods.shared.supervised import ClassWeighting, PatchClassifier
 from medssl.models.resnet import small_image_resnet
 
 
@@ -35,7 +33,7 @@ class PatchResNet34Config:
     adam_beta1: Fraction
     weight_decay: NonNegativeFloat
     crop_shift: NonNegativeInt
-    class_weighting: Annotated[str, OneOf("none", "balanced")]
+    class_weighting: ClassWeighting
 
 
 @register("patch_resnet34")

@@ -68,6 +68,7 @@ class SemiSupervisedGAN(TorchMethod):
     SSL-GAN)."""
 
     classifier_name = "ema"
+    batch_norm_from_real_images = True
 
     def build_networks(self) -> dict[str, nn.Module]:
         if self.config.network not in NETWORKS:

@@ -4,15 +4,19 @@ only, with Adam. ``supervised_cnn`` and ``resnet`` train on whole images, ``patc
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import torch
 
-from medssl.core.errors import ConfigError
+from medssl.core.config import OneOf
 from medssl.data.prepared import TrainData
 from medssl.methods.loop import EpochSampler, LabelledCrossEntropyMethod
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
 
 CLASS_WEIGHTINGS = ("none", "balanced")
+# none, or balanced: each class's loss weighted by 1 / its labelled share
+ClassWeighting = Annotated[str, OneOf(*CLASS_WEIGHTINGS)]
 
 
 class SupervisedClassifier(LabelledCrossEntropyMethod):
@@ -34,11 +38,6 @@ class PatchClassifier(SupervisedClassifier):
     balanced`` each class's loss is weighted by the inverse of its share of the labelled patches."""
 
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
-        if self.config.class_weighting not in CLASS_WEIGHTINGS:
-            raise ConfigError(
-                f"methods.{self.name}.class_weighting is '{self.config.class_weighting}'; "
-                f"use one of {', '.join(CLASS_WEIGHTINGS)}"
-            )
         if self.config.class_weighting == "balanced":
             counts = np.bincount(data.labelled_y, minlength=self.info.num_classes).astype(float)
             weights = counts.sum() / np.maximum(counts, 1.0) / self.info.num_classes

@@ -9,14 +9,18 @@ training batch.
 Algorithm 1 is a schedule of epochs and rounds, not of steps, so this method runs it directly rather
 than through the step loop of ``methods/loop.py``; it checkpoints after pre-training and after every
 round, and a resumed run ends with the same weights. The paper needs no validation set ("does not
-need large labeled validation sets"): the model at the end condition is the model, and the
-validation accuracy is only recorded per round for the curves. With ``ensemble_size`` > 1 the
+need large labeled validation sets") and takes the model at the end condition. Here every method
+follows one selection rule, so SSLDEC too keeps the model with the best validation score
+(``train.selection_metric`` on the labelled validation budget) among the end of pre-training and
+the end of every round, the same rule as the step loop's every ``eval_every`` steps; the earlier
+point wins a tie. With ``ensemble_size`` > 1 the
 prediction is the mean of that many independently seeded models' cluster probabilities (the paper
 uses five).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,7 @@ from medssl.core.config import Fraction, PositiveFloat, PositiveInt
 from medssl.core.device import place_network, seed_everything
 from medssl.core.errors import ConfigError
 from medssl.core.io import torch_load, torch_save
+from medssl.core.metrics import selection_score
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, Method, RunContext
 from medssl.methods.loop import images_to_float
@@ -39,7 +44,7 @@ from medssl.methods.ssldec.algorithm import SSLDECConfig, SSLDECTrainer, one_pix
 from medssl.methods.ssldec.network import SSLDECNetwork
 
 AUGMENTATIONS = ("translation", "none")
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class SSLDEC(Method):
         self.members: list[SSLDECNetwork] = []
         self.val_embeddings: dict[str, np.ndarray] = {}
         self.val_labels: np.ndarray | None = None
+        # the current member's best validation score and its weights
+        self.best_score = -np.inf
+        self.best_state: dict[str, torch.Tensor] | None = None
 
     def build_network(self) -> SSLDECNetwork:
         info, config = self.info, self.config
@@ -85,12 +93,15 @@ class SSLDEC(Method):
         self.members, history = [], []
         for member in range(self.config.ensemble_size):
             trainer = self._trainer(run.seed, member)
+            self.best_score, self.best_state = -np.inf, None
             if checkpoint and member < len(checkpoint["finished_members"]):
                 trainer.model.load_state_dict(checkpoint["finished_members"][member])
                 self.members.append(trainer.model)
                 continue
             if checkpoint and member == len(checkpoint["finished_members"]):
                 trainer.load_state_dict(checkpoint["current"])
+                self.best_score = float(checkpoint["best_score"])
+                self.best_state = checkpoint["best_state"]
                 torch.set_rng_state(checkpoint["torch_rng"])  # after _trainer() has seeded its own
                 print(f"{run.progress_label}: resumed model {member} from {run.checkpoint_path}")
             progress = tqdm(
@@ -109,6 +120,8 @@ class SSLDEC(Method):
                 ),
             )
             progress.close()
+            if self.best_state is not None:
+                trainer.model.load_state_dict(self.best_state)
             if member == 0:
                 history = self._history_rows(trainer)
                 self.val_embeddings["after"] = self._embed(trainer.model, data.val_x)
@@ -143,9 +156,12 @@ class SSLDEC(Method):
         run: RunContext,
         progress: tqdm,
     ) -> None:
-        validation = float(
-            np.mean(self._predict_with(trainer.model, data.val_x).argmax(axis=1) == data.val_y)
-        )
+        probabilities = self._predict_with(trainer.model, data.val_x)
+        validation = float(np.mean(probabilities.argmax(axis=1) == data.val_y))
+        score = selection_score(run.selection_metric, data.val_y, probabilities)
+        if score > self.best_score:  # strict: ties keep the earlier point
+            self.best_score = score
+            self.best_state = copy.deepcopy(trainer.model.state_dict())
         if phase == "pretrain":
             trainer.history.pretrain_val_accuracy = validation
             if member == 0:
@@ -165,6 +181,8 @@ class SSLDEC(Method):
                     "format": CHECKPOINT_FORMAT,
                     "finished_members": [network.state_dict() for network in self.members],
                     "current": trainer.state_dict(),
+                    "best_score": float(self.best_score),
+                    "best_state": self.best_state,
                     "torch_rng": torch.get_rng_state(),
                     "val_embeddings": {
                         name: torch.from_numpy(value) for name, value in self.val_embeddings.items()

@@ -84,6 +84,7 @@ class UCGANConfig:
 class UCGAN(TorchMethod):
     config_class = UCGANConfig
     uses_feature_network = True
+    batch_norm_from_real_images = True
 
     def __init__(self, config: UCGANConfig, info: object) -> None:
         super().__init__(config, info)
