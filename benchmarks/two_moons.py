@@ -1,9 +1,13 @@
 """SSLDEC on two half-moons (Enguehard et al. 2019, Sec. IV-C and Figure 4).
 
 1000 points from scikit-learn's make_moons(noise=0.1), 4 labelled points per moon, an MLP of 4 dense
-layers of 10 ReLU units + a dense layer of 2 + the Student-t clustering layer. Prints the accuracy
-on all 1000 points after labelled-only training and after SSLDEC, mean ± std over the labelled
-draws, and saves the decision boundaries (the paper's Figure 4) of the worst and the best draw.
+layers of 10 ReLU units + a dense layer of 2 + the Student-t clustering layer. Every training batch
+is augmented stochastically, as the paper makes part of the method (Sec. III-A, Figure 1: "both
+models use stochastic data augmentation"): for points, Gaussian jitter of std ``--input-noise``
+(default 0.1, the moons' own noise; 0 turns it off). Prints the accuracy on all 1000 points after
+labelled-only training and after SSLDEC, mean ± std over the labelled draws and how many draws
+reach 99.5 %, and saves the decision boundaries (the paper's Figure 4) of the worst and the best
+draw.
 
     python benchmarks/two_moons.py --seeds 10 --out plots/two_moons
 """
@@ -30,6 +34,7 @@ from medssl.methods.ssldec.algorithm import SSLDECConfig, SSLDECTrainer
 from medssl.methods.ssldec.clustering import StudentTClustering
 
 NUM_POINTS, NOISE, LABELLED_PER_MOON = 1000, 0.1, 4
+HIGH_ACCURACY = 0.995  # a draw this accurate reproduces the paper's 99.8 % to within two points
 # The paper gives no schedule for this experiment. Its image schedule (100 pre-training epochs, i.e.
 # 100 steps on 8 points, then lr 1e-4) leaves this MLP predicting one class for most draws, so:
 # pre-train for 1000 epochs, and let the rounds move the boundary at lr 1e-3 for up to 200 rounds.
@@ -61,17 +66,32 @@ def labelled_draw(points: np.ndarray, labels: np.ndarray, seed: int, spread: boo
     return np.concatenate(chosen)
 
 
+def gaussian_jitter(std: float):
+    """The points' stochastic augmentation: N(0, std^2) added to every coordinate of a batch."""
+
+    def jitter(points: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return points + std * torch.randn(points.shape, generator=generator)
+
+    return jitter
+
+
 def accuracy(trainer: SSLDECTrainer, points: torch.Tensor, labels: np.ndarray) -> float:
     return float((trainer.predict(points).argmax(dim=1).numpy() == labels).mean())
 
 
 def run_draw(
-    points: torch.Tensor, labels: np.ndarray, seed: int, config: SSLDECConfig, spread: bool
+    points: torch.Tensor,
+    labels: np.ndarray,
+    seed: int,
+    config: SSLDECConfig,
+    spread: bool,
+    input_noise: float,
 ) -> tuple[dict[str, float], nn.Module, nn.Module, np.ndarray]:
     labelled = labelled_draw(points.numpy(), labels, seed, spread)
     unlabelled = np.setdiff1d(np.arange(len(points)), labelled)
     seed_everything(seed)
-    trainer = SSLDECTrainer(moons_network(), 2, config, seed)
+    augment = gaussian_jitter(input_noise) if input_noise > 0 else None
+    trainer = SSLDECTrainer(moons_network(), 2, config, seed, augment)
     labelled_x, labelled_y = points[labelled], torch.as_tensor(labels[labelled])
     snapshots: dict[str, object] = {}
 
@@ -159,6 +179,12 @@ def main(argv: list[str] | None = None) -> None:
         help="one labelled point from each quarter of each moon (default: uniformly at random)",
     )
     parser.add_argument(
+        "--input-noise",
+        type=float,
+        default=NOISE,
+        help="std of the Gaussian jitter added to every training batch (0: no augmentation)",
+    )
+    parser.add_argument(
         "--params",
         type=Path,
         default=Path("params.yaml"),
@@ -179,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     results, drawn = [], []
     for seed in range(args.seeds):
         result, supervised_model, ssldec_model, labelled = run_draw(
-            points, labels, seed, config, args.spread
+            points, labels, seed, config, args.spread, args.input_noise
         )
         results.append(result)
         print(json.dumps(result))
@@ -210,12 +236,15 @@ def main(argv: list[str] | None = None) -> None:
         }
         for key in ("labelled_only_accuracy", "ssldec_accuracy", "rounds")
     }
+    high = sum(r["ssldec_accuracy"] >= HIGH_ACCURACY for r in results)
     write_json(
         args.out / "two_moons.json",
         {
             "config": dataclasses.asdict(config),
             "spread": args.spread,
+            "input_noise": args.input_noise,
             "summary": summary,
+            "draws_at_or_above_99_5": high,
             "runs": results,
         },
     )
@@ -224,7 +253,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{100 * summary['labelled_only_accuracy']['std']:.1f} %;  SSLDEC: "
         f"{100 * summary['ssldec_accuracy']['mean']:.1f} ± "
         f"{100 * summary['ssldec_accuracy']['std']:.1f} % "
-        f"over {args.seeds} labelled draws (paper: 99.8 %)"
+        f"over {args.seeds} labelled draws, {high} of them >= {100 * HIGH_ACCURACY:.1f} % "
+        f"(input noise {args.input_noise}; paper: 99.8 %)"
     )
 
 

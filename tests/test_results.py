@@ -18,14 +18,20 @@ from medssl.results.ledger import (
     write_ledger,
 )
 from medssl.results.page import (
+    BUDGET_VALIDATION,
+    FULL_VALIDATION,
     Provenance,
     git_provenance,
     headline_markdown,
+    paired_difference,
+    pooled_runs,
+    protocol_effect_markdown,
     reference_params,
     results_page,
     row_label,
     with_headline,
 )
+from medssl.results.page import _cell as cell_of
 
 PARAMS = {
     "data": params_section("data"),
@@ -171,10 +177,10 @@ def test_the_page_pools_draws_and_marks_runs_older_than_the_code(tmp_path: Path)
     page = results_page(
         ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, Provenance({}), tmp_path, "f"
     )
-    assert "| ssgan | 70.0 ± 14.1 (n=2)† |" in page
+    assert "| ssgan | 70.0 ± 14.1 (d=1, n=2)† |" in page
     current = Provenance({"ssgan": frozenset({"a" * 10})})
     page = results_page(ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, current, tmp_path, "f")
-    assert "| ssgan | 70.0 ± 14.1 (n=2) |" in page
+    assert "| ssgan | 70.0 ± 14.1 (d=1, n=2) |" in page
 
 
 @pytest.mark.slow
@@ -218,3 +224,119 @@ def test_a_ledger_row_round_trips_through_csv(tmp_path: Path):
     write_ledger(tmp_path / "l.csv", [row])
     assert read_ledger(tmp_path / "l.csv") == [row]
     assert isinstance(row, LedgerRow)
+
+
+def _run(method: str, draw: int, seed: int, accuracy: float, **fields) -> LedgerRow:
+    values = dict(
+        commit="a" * 10,
+        experiment=f"d{draw}",
+        recorded="2026-12-03T00:00:00",
+        dataset="pneumoniamnist",
+        image_size=28,
+        open_set="",
+        labels_per_class=10,
+        split_seed=draw,
+        val_labels_per_class=10,
+        training_seed=seed,
+        method=method,
+        params_hash="p",
+        setup_hash="s",
+        test_accuracy=accuracy,
+        test_balanced_accuracy=accuracy,
+        test_auc=accuracy,
+        val_accuracy=None,
+        val_balanced_accuracy=None,
+        val_auc=None,
+        train_seconds=None,
+        extras="{}",
+        params="{}",
+    )
+    return LedgerRow(**{**values, **fields})
+
+
+EVERYTHING_CURRENT = Provenance(
+    {m: frozenset({"a" * 10}) for m in ("ssgan", "supervised_cnn", "plabgan")}
+)
+
+
+def test_a_cell_is_the_mean_and_std_over_draws_of_each_draws_mean():
+    runs = [
+        _run("ssgan", 0, 0, 0.70),
+        _run("ssgan", 0, 1, 0.80),  # draw 0: 0.75
+        _run("ssgan", 1, 0, 0.85),
+        _run("ssgan", 2, 0, 0.95),
+    ]
+    cell = cell_of(runs, "accuracy", EVERYTHING_CURRENT)
+    assert (cell.draws, cell.n) == (3, 4)
+    assert cell.mean == pytest.approx((0.75 + 0.85 + 0.95) / 3)
+    assert cell.std == pytest.approx(0.1)
+
+
+def test_runs_of_the_current_code_replace_older_ones_in_a_cell():
+    older = _run("ssgan", 0, 1, 0.5, commit="b" * 10)
+    current = _run("ssgan", 0, 0, 0.9)
+    assert pooled_runs([older, current], EVERYTHING_CURRENT) == [current]
+    assert pooled_runs([older], EVERYTHING_CURRENT) == [older]  # kept, marked older
+    assert cell_of([older], "accuracy", EVERYTHING_CURRENT).older
+
+
+def test_paired_difference_is_over_draws_with_a_t_interval():
+    differences = {0: 0.04, 1: 0.05, 2: 0.06}
+    baseline = [_run("supervised_cnn", d, 0, 0.7) for d in differences]
+    rows = [_run("ssgan", d, 0, 0.7 + x) for d, x in differences.items()]
+    rows.append(_run("ssgan", 3, 0, 0.9))  # no baseline run on draw 3: left out
+    paired = paired_difference(rows, baseline, "accuracy")
+    half = 4.302653 * 0.01 / 3**0.5  # t(0.975, 2) * sd / sqrt(3)
+    assert paired.draws == 3 and (paired.wins, paired.ties, paired.losses) == (3, 0, 0)
+    assert paired.mean == pytest.approx(0.05)
+    assert (paired.low, paired.high) == (
+        pytest.approx(0.05 - half, abs=1e-6),
+        pytest.approx(0.05 + half, abs=1e-6),
+    )
+    assert paired.claim == "ahead"
+    mixed = paired_difference(
+        [_run("ssgan", d, 0, 0.7 + x) for d, x in {0: -0.05, 1: 0.05, 2: 0.01}.items()],
+        baseline,
+        "accuracy",
+    )
+    assert mixed.claim == "no claim (interval spans 0)" and mixed.losses == 1
+    one = paired_difference(rows[:1], baseline, "accuracy")
+    assert one.claim == "no claim (one draw)"
+
+
+def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path: Path):
+    rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
+    rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
+    rows += [_run("plabgan", d, 0, 0.7 + x) for d, x in enumerate([-0.05, 0.05, 0.01])]
+    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f")
+    assert f"## pneumoniamnist, 28 px, {BUDGET_VALIDATION}" in page
+    assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 3 / 0 / 0 |" in page
+    assert "Where the interval excludes zero: ahead of supervised_cnn in accuracy: ssgan." in page
+    assert "plabgan | supervised_cnn | 3 |" in page and "behind it: plabgan" not in page
+
+
+def test_the_ranking_under_both_protocols_is_compared():
+    realistic = [_run("supervised_cnn", 0, 0, 0.8), _run("ssgan", 0, 0, 0.7)]
+    official = [
+        _run("supervised_cnn", 0, 0, 0.7, val_labels_per_class=0),
+        _run("ssgan", 0, 0, 0.9, val_labels_per_class=0),
+    ]
+    lines = protocol_effect_markdown(realistic + official, {}, EVERYTHING_CURRENT)
+    text = "\n".join(lines)
+    assert "Kendall's tau between the two rankings -1.00; the largest move 1 place." in text
+    assert "| supervised_cnn | 70.0 ± 0.0 (d=1, n=1) | 2 | 80.0 ± 0.0 (d=1, n=1) | 1 | +1 |" in text
+    assert FULL_VALIDATION != BUDGET_VALIDATION
+
+
+def test_an_older_ledger_without_the_validation_column_reads_as_the_whole_split(tmp_path: Path):
+    (row,) = _rows("a" * 40, "x", "2026-12-01T10:00:00", [0.5])
+    write_ledger(tmp_path / "l.csv", [row])
+    header, line = (tmp_path / "l.csv").read_text().splitlines()
+    columns = header.split(",")
+    index = columns.index("val_labels_per_class")
+    values = line.split(",")
+    older = [c for i, c in enumerate(columns) if i != index]
+    (tmp_path / "old.csv").write_text(
+        ",".join(older) + "\n" + ",".join(v for i, v in enumerate(values) if i != index) + "\n"
+    )
+    assert read_ledger(tmp_path / "old.csv")[0].val_labels_per_class == 0

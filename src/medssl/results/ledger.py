@@ -2,7 +2,8 @@
 seed, an experiment), the one place results across experiments live.
 
 ``results/ledger.csv`` holds, per row: the commit whose code ran, the experiment's name and time,
-the cell it belongs to (dataset, image size, open-set classes, labelled budget, split seed), the
+the cell it belongs to (dataset, image size, open-set classes, labelled budget, split seed, labelled
+validation images per class: 0 for the whole official validation split), the
 training seed, the method, a hash of the method's params and one of the rest of the setup, the test
 and validation metrics, the training seconds and the method's own numbers (``extras``, JSON).
 
@@ -55,6 +56,7 @@ class LedgerRow:
     open_set: str  # "known 8, 3; unknown 9" for an open-set split, else ""
     labels_per_class: int
     split_seed: int
+    val_labels_per_class: int  # labelled validation images per class; 0: the whole official split
     training_seed: int
     method: str
     params_hash: str
@@ -79,6 +81,7 @@ class LedgerRow:
             self.open_set,
             self.labels_per_class,
             self.split_seed,
+            self.val_labels_per_class,
             self.training_seed,
             self.method,
             self.params_hash,
@@ -94,7 +97,15 @@ class LedgerRow:
 
 
 COLUMNS = tuple(field.name for field in fields(LedgerRow))
-_NUMERIC = {"image_size": int, "labels_per_class": int, "split_seed": int, "training_seed": int}
+_NUMERIC = {
+    "image_size": int,
+    "labels_per_class": int,
+    "split_seed": int,
+    "val_labels_per_class": int,
+    "training_seed": int,
+}
+# Columns added since the first ledger, with the value an older row means.
+_ADDED_COLUMNS = {"val_labels_per_class": "0"}
 
 
 def _digest(payload: Any) -> str:
@@ -148,9 +159,10 @@ def read_ledger(path: Path) -> list[LedgerRow]:
         return []
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
+        found = tuple(reader.fieldnames or ())
+        if found != COLUMNS and found != tuple(c for c in COLUMNS if c not in _ADDED_COLUMNS):
             raise DataError(f"{path} does not have the ledger's columns ({', '.join(COLUMNS)})")
-        return [_parse_row(raw) for raw in reader]
+        return [_parse_row({**_ADDED_COLUMNS, **raw}) for raw in reader]
 
 
 def _parse_row(raw: Mapping[str, str]) -> LedgerRow:
@@ -176,6 +188,7 @@ def ledger_text(rows: Iterable[LedgerRow]) -> str:
             r.image_size,
             r.open_set,
             r.labels_per_class,
+            r.val_labels_per_class,
             r.method,
             r.params_hash,
             r.setup_hash,
@@ -363,6 +376,7 @@ def rows_from_detail(detail: Mapping[str, Any], context: RunContext) -> list[Led
                 open_set=open_set,
                 labels_per_class=int(detail["labels_per_class"]),
                 split_seed=int(detail["split_seed"]),
+                val_labels_per_class=int(detail.get("val_labels_per_class", 0)),
                 training_seed=_seed(seed_key),
                 method=context.method,
                 params_hash=params_hash(method_params),

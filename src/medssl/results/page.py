@@ -1,10 +1,19 @@
 """The results page, generated from the ledger: every table and figure of ``docs/results.md``.
 
-A cell pools every current (not superseded) training run of a method at one budget: all training
-seeds of all labelled draws (split seeds), mean ± std, n. A run whose method params differ from
-``params.yaml`` is a variant: it gets its own row, named by what differs (``plabgan [alpha=0.1,
-beta=0.9]``), and is never pooled with the method's default. The ablation tables (PLAB-GAN's α/β,
-XRAY-GAN's threshold and losses) read the runs that changed those params and no other of the method.
+Tables are per dataset, image size and validation protocol (how many labelled validation images per
+class chose the checkpoints: as many as the training labels, the realistic default, or the whole
+official validation split). A cell pools the current (not superseded) runs of a method at one
+budget, over its labelled draws (split seeds) and training seeds: the mean over draws of each draw's
+mean, ± the std over draws (over the training seeds when there is one draw). Where some of a cell's
+runs are from the method's current code, only those are pooled: a grid re-measured at one commit
+replaces older numbers cell by cell. A run whose method params differ from ``params.yaml`` is a
+variant: it gets its own row, named by what differs (``plabgan [alpha=0.1, beta=0.9]``), and is
+never pooled with the method's default. The ablation tables (PLAB-GAN's α/β, XRAY-GAN's threshold
+and losses) read the runs that changed those params and no other of the method.
+
+Paired comparisons match two rows' runs on (split seed, training seed): the mean difference over
+draws, its 95 % t-interval over draws, and wins / ties / losses over the pairs. A claim that one
+beats the other is made only where the interval excludes zero.
 
 Whether a row comes from the method's current code is git's answer: the commit it ran at must
 contain the last commit that changed any file the method's train stage depends on (``dvc.yaml``).
@@ -22,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from scipy import stats
 
 from medssl.core import plots
 from medssl.core.errors import MedsslError
@@ -138,12 +149,26 @@ def table_dataset(row: LedgerRow) -> str:
 
 # --- cells ---------------------------------------------------------------------------------------
 
+FULL_VALIDATION = "validation: the whole official split"
+BUDGET_VALIDATION = "validation: as many labels as training"
+REFERENCE_METHOD = "supervised_cnn"
+CONFIDENCE = 0.95
+
+
+def protocol_label(row: LedgerRow) -> str:
+    """How the run's checkpoints were chosen: its labelled validation budget."""
+    if row.val_labels_per_class == 0:
+        return FULL_VALIDATION
+    if row.val_labels_per_class == row.labels_per_class:
+        return BUDGET_VALIDATION
+    return f"validation: {row.val_labels_per_class} labels / class"
+
 
 @dataclass(frozen=True)
 class Cell:
     mean: float
-    std: float
-    n: int
+    std: float  # over draws; over the training seeds of the one draw when there is one
+    n: int  # runs
     draws: int  # distinct labelled draws (split seeds)
     older: bool  # some run predates the method's current code
 
@@ -151,48 +176,73 @@ class Cell:
         return {"mean": self.mean, "std": self.std}
 
 
+def pooled_runs(rows: Sequence[LedgerRow], provenance: Provenance) -> list[LedgerRow]:
+    """The runs a cell pools: those from the method's current code where there are any, else all."""
+    current = [row for row in rows if provenance.is_current(row)]
+    return current or list(rows)
+
+
+def _by_draw(rows: Iterable[LedgerRow]) -> dict[int, list[LedgerRow]]:
+    draws: dict[int, list[LedgerRow]] = defaultdict(list)
+    for row in rows:
+        draws[row.split_seed].append(row)
+    return draws
+
+
 def _cell(rows: Sequence[LedgerRow], metric: str, provenance: Provenance) -> Cell:
-    values = [row.test(metric) for row in rows]
-    spread = mean_and_std(values)
+    runs = pooled_runs(rows, provenance)
+    draws = _by_draw(runs)
+    if len(draws) > 1:
+        spread = mean_and_std(
+            [float(np.mean([r.test(metric) for r in draw])) for draw in draws.values()]
+        )
+    else:
+        spread = mean_and_std([row.test(metric) for row in runs])
     return Cell(
         spread["mean"],
         spread["std"],
-        len(values),
-        len({r.split_seed for r in rows}),
-        not all(provenance.is_current(row) for row in rows),
+        len(runs),
+        len(draws),
+        not all(provenance.is_current(row) for row in runs),
     )
+
+
+Table = tuple[str, int, str]  # (dataset, image size, validation protocol)
 
 
 def budget_cells(
     rows: Sequence[LedgerRow], reference: Reference
-) -> dict[tuple[str, int], dict[str, dict[int, list[LedgerRow]]]]:
-    """(table dataset, image size) -> row label -> budget -> its runs."""
-    grouped: dict[tuple[str, int], dict[str, dict[int, list[LedgerRow]]]] = defaultdict(
+) -> dict[Table, dict[str, dict[int, list[LedgerRow]]]]:
+    """(table dataset, image size, protocol) -> row label -> budget -> its runs."""
+    grouped: dict[Table, dict[str, dict[int, list[LedgerRow]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(list))
     )
     for row in rows:
-        grouped[(table_dataset(row), row.image_size)][row_label(row, reference)][
-            row.labels_per_class
-        ].append(row)
+        grouped[(table_dataset(row), row.image_size, protocol_label(row))][
+            row_label(row, reference)
+        ][row.labels_per_class].append(row)
     return grouped
 
 
 def _cell_text(cell: Cell, metric: str) -> str:
-    return f"{format_score(cell.score(), metric)} (n={cell.n}){OLDER if cell.older else ''}"
+    return (
+        f"{format_score(cell.score(), metric)} (d={cell.draws}, n={cell.n})"
+        f"{OLDER if cell.older else ''}"
+    )
 
 
 def budget_markdown(
     rows: Sequence[LedgerRow],
     reference: Reference,
     provenance: Provenance,
-    figures: Mapping[tuple[str, int], str],
+    figures: Mapping[Table, str],
 ) -> list[str]:
     lines = []
-    for (dataset, size), methods in sorted(budget_cells(rows, reference).items()):
+    for (dataset, size, protocol), methods in sorted(budget_cells(rows, reference).items()):
         budgets = sorted({b for per_budget in methods.values() for b in per_budget})
-        lines += [f"## {dataset}, {size} px", ""]
-        if (dataset, size) in figures:
-            lines += [f"![{dataset} by budget]({figures[(dataset, size)]})", ""]
+        lines += [f"## {dataset}, {size} px, {protocol}", ""]
+        if (dataset, size, protocol) in figures:
+            lines += [f"![{dataset} by budget]({figures[(dataset, size, protocol)]})", ""]
         for metric in METRICS:
             lines += [
                 f"Test {METRIC_LABELS[metric]}:",
@@ -209,7 +259,145 @@ def budget_markdown(
                 ]
                 lines.append(f"| {label} | " + " | ".join(cells) + " |")
             lines.append("")
+        lines += paired_markdown(methods, budgets, provenance)
     return lines
+
+
+# --- paired comparisons ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    mean: float  # over draws of each draw's mean paired difference
+    low: float  # the 95 % t-interval over draws; nan with one draw
+    high: float
+    draws: int
+    wins: int  # over the (split seed, training seed) pairs
+    ties: int
+    losses: int
+
+    @property
+    def claim(self) -> str:
+        if self.draws < 2:
+            return "no claim (one draw)"
+        if self.low > 0:
+            return "ahead"
+        if self.high < 0:
+            return "behind"
+        return "no claim (interval spans 0)"
+
+
+def paired_difference(
+    rows: Sequence[LedgerRow], baseline: Sequence[LedgerRow], metric: str
+) -> PairedDifference | None:
+    """``rows`` minus ``baseline`` on the runs both have (same split seed and training seed)."""
+    base = {(r.split_seed, r.training_seed): r.test(metric) for r in baseline}
+    pairs = [
+        (r.split_seed, r.test(metric) - base[(r.split_seed, r.training_seed)])
+        for r in rows
+        if (r.split_seed, r.training_seed) in base
+    ]
+    if not pairs:
+        return None
+    per_draw: dict[int, list[float]] = defaultdict(list)
+    for draw, difference in pairs:
+        per_draw[draw].append(difference)
+    means = np.array([np.mean(values) for values in per_draw.values()])
+    mean = float(means.mean())
+    low = high = float("nan")
+    if len(means) > 1:
+        half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(means) - 1) * means.std(ddof=1)
+        low, high = mean - half / np.sqrt(len(means)), mean + half / np.sqrt(len(means))
+    differences = [d for _, d in pairs]
+    return PairedDifference(
+        mean,
+        low,
+        high,
+        len(means),
+        sum(d > 0 for d in differences),
+        sum(d == 0 for d in differences),
+        sum(d < 0 for d in differences),
+    )
+
+
+def _difference_text(difference: PairedDifference, metric: str) -> str:
+    scale, digits = (100.0, 1) if metric != "auc" else (1.0, 3)
+    text = f"{scale * difference.mean:+.{digits}f}"
+    if difference.draws > 1:
+        text += f" [{scale * difference.low:+.{digits}f}, {scale * difference.high:+.{digits}f}]"
+    return text
+
+
+def comparisons(labels: Iterable[str]) -> list[tuple[str, str]]:
+    """(row, baseline) pairs: every row against supervised_cnn, and a variant against its
+    method's default row."""
+    labels = set(labels)
+    pairs = [(label, REFERENCE_METHOD) for label in sorted(labels) if label != REFERENCE_METHOD]
+    pairs = [(label, base) for label, base in pairs if base in labels]
+    pairs += [
+        (label, label.split(" [", 1)[0])
+        for label in sorted(labels)
+        if is_variant(label)
+        and label.split(" [", 1)[0] in labels
+        and label.split(" [", 1)[0] != REFERENCE_METHOD
+    ]
+    return pairs
+
+
+def paired_markdown(
+    methods: Mapping[str, Mapping[int, Sequence[LedgerRow]]],
+    budgets: Sequence[int],
+    provenance: Provenance,
+) -> list[str]:
+    lines: list[str] = []
+    for budget in budgets:
+        present = {label: per_budget[budget] for label, per_budget in methods.items()}
+        present = {label: runs for label, runs in present.items() if runs}
+        table = []
+        ahead, behind = [], []
+        for label, base in comparisons(present):
+            rows = pooled_runs(present[label], provenance)
+            baseline = pooled_runs(present[base], provenance)
+            accuracy = paired_difference(rows, baseline, "accuracy")
+            auc = paired_difference(rows, baseline, "auc")
+            if accuracy is None or auc is None:
+                continue
+            table.append(
+                f"| {label} | {base} | {accuracy.draws} | {_difference_text(accuracy, 'accuracy')}"
+                f" | {accuracy.wins} / {accuracy.ties} / {accuracy.losses} | "
+                f"{_difference_text(auc, 'auc')} | {accuracy.claim} |"
+            )
+            if base == REFERENCE_METHOD and accuracy.claim in ("ahead", "behind"):
+                (ahead if accuracy.claim == "ahead" else behind).append(label)
+        if not table:
+            continue
+        lines += [
+            f"Paired differences at {budget} labels / class (row minus baseline, on the same "
+            "draws and training seeds; mean over draws [95 % t-interval over draws]):",
+            "",
+            "| row | baseline | draws | Δ accuracy (points) | wins / ties / losses | Δ AUC | "
+            "accuracy claim |",
+            "|---|---|---|---|---|---|---|",
+            *table,
+            "",
+            _claims_sentence(ahead, behind),
+            "",
+        ]
+    return lines
+
+
+def _claims_sentence(ahead: Sequence[str], behind: Sequence[str]) -> str:
+    said = []
+    if ahead:
+        said.append(f"ahead of {REFERENCE_METHOD} in accuracy: {', '.join(ahead)}")
+    if behind:
+        said.append(f"behind it: {', '.join(behind)}")
+    if not said:
+        return (
+            f"No row's accuracy interval excludes zero against {REFERENCE_METHOD}: no claim "
+            "that any beats or trails it here."
+        )
+    return "Where the interval excludes zero: " + "; ".join(said) + ". No claim for the rest."
 
 
 def draw_budget_figures(
@@ -218,10 +406,10 @@ def draw_budget_figures(
     provenance: Provenance,
     figures_dir: Path,
     link_prefix: str,
-) -> dict[tuple[str, int], str]:
+) -> dict[Table, str]:
     """One figure per table (accuracy and AUC by budget, default rows); their page links."""
     links = {}
-    for (dataset, size), methods in sorted(budget_cells(rows, reference).items()):
+    for (dataset, size, protocol), methods in sorted(budget_cells(rows, reference).items()):
         drawn = {
             label: per_budget
             for label, per_budget in methods.items()
@@ -229,7 +417,7 @@ def draw_budget_figures(
         }
         if not drawn:
             continue
-        name = f"{_slug(dataset)}_{size}px.png"
+        name = f"{_slug(dataset)}_{size}px_{_protocol_slug(protocol)}.png"
         curves = {
             metric: {
                 label: [
@@ -240,9 +428,15 @@ def draw_budget_figures(
             }
             for metric in ("accuracy", "auc")
         }
-        budget_panels_figure(curves, figures_dir / name, f"{dataset} ({size} px)")
-        links[(dataset, size)] = f"{link_prefix}/{name}"
+        budget_panels_figure(curves, figures_dir / name, f"{dataset} ({size} px), {protocol}")
+        links[(dataset, size, protocol)] = f"{link_prefix}/{name}"
     return links
+
+
+def _protocol_slug(protocol: str) -> str:
+    return {FULL_VALIDATION: "val_full", BUDGET_VALIDATION: "val_budget"}.get(
+        protocol, _slug(protocol.removeprefix("validation: "))
+    )
 
 
 def _mean_std(
@@ -265,11 +459,73 @@ def budget_panels_figure(
             axis.errorbar(budgets, means, yerr=stds, marker="o", capsize=3, label=label)
         axis.set_xscale("log")
         axis.set_xlabel("labelled images per class")
-        axis.set_ylabel(f"test {METRIC_LABELS[metric]} (mean ± std)")
+        axis.set_ylabel(f"test {METRIC_LABELS[metric]} (mean ± std over draws)")
         axis.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="lower right")
     figure.suptitle(title)
     plots.save_figure(figure, path)
+
+
+# --- the validation protocol's effect -------------------------------------------------------------
+
+
+def protocol_effect_markdown(
+    rows: Sequence[LedgerRow], reference: Reference, provenance: Provenance
+) -> list[str]:
+    """Where a budget was measured under both protocols: each default method's test accuracy and
+    rank under each, and how far the ranking moved (Kendall's tau)."""
+    cells = budget_cells(rows, reference)
+    lines: list[str] = []
+    for (dataset, size, protocol), realistic in sorted(cells.items()):
+        official = cells.get((dataset, size, FULL_VALIDATION))
+        if protocol != BUDGET_VALIDATION or official is None:
+            continue
+        for budget in sorted({b for per_budget in realistic.values() for b in per_budget}):
+            both = {
+                label: (
+                    _cell(official[label][budget], "accuracy", provenance),
+                    _cell(realistic[label][budget], "accuracy", provenance),
+                )
+                for label in realistic
+                if not is_variant(label)
+                and budget in realistic[label]
+                and budget in official.get(label, {})
+            }
+            if len(both) >= 2:
+                lines += _protocol_table(f"{dataset}, {size} px, {budget} labels / class", both)
+    return (["## The validation protocol's effect on the ranking", ""] + lines) if lines else []
+
+
+def _protocol_table(title: str, both: Mapping[str, tuple[Cell, Cell]]) -> list[str]:
+    rank_full = _ranks({label: cells[0] for label, cells in both.items()})
+    rank_budget = _ranks({label: cells[1] for label, cells in both.items()})
+    labels = sorted(both, key=lambda label: rank_budget[label])
+    tau = stats.kendalltau(
+        [rank_full[label] for label in labels], [rank_budget[label] for label in labels]
+    ).statistic
+    moved = max(abs(rank_full[label] - rank_budget[label]) for label in labels)
+    lines = [
+        f"{title}: checkpoints chosen on the whole official validation split, against as many "
+        f"validation labels as training ones. Kendall's tau between the two rankings {tau:.2f}; "
+        f"the largest move {moved} place{'s' if moved != 1 else ''}.",
+        "",
+        "| method | whole val split: accuracy | rank | budget-sized val: accuracy | rank "
+        "| rank change |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label in labels:
+        official, realistic = both[label]
+        lines.append(
+            f"| {label} | {_cell_text(official, 'accuracy')} | {rank_full[label]} | "
+            f"{_cell_text(realistic, 'accuracy')} | {rank_budget[label]} | "
+            f"{rank_full[label] - rank_budget[label]:+d} |"
+        )
+    return lines + [""]
+
+
+def _ranks(cells: Mapping[str, Cell]) -> dict[str, int]:
+    ordered = sorted(cells, key=lambda label: (-cells[label].mean, label))
+    return {label: place + 1 for place, label in enumerate(ordered)}
 
 
 # --- ablations, generators, open set -------------------------------------------------------------
@@ -285,7 +541,7 @@ def ablation_markdown(
     """The runs of ``method`` that differ from params.yaml in ``keys`` alone (or not at all), per
     budget: each combination of values, mean ± std (n). A budget with one combination is left out.
     """
-    pooled: dict[tuple[str, int, int], dict[tuple[Any, ...], list[LedgerRow]]] = defaultdict(
+    pooled: dict[tuple[str, int, str, int], dict[tuple[Any, ...], list[LedgerRow]]] = defaultdict(
         lambda: defaultdict(list)
     )
     for row in rows:
@@ -296,15 +552,16 @@ def ablation_markdown(
             continue
         settings = {**_flatten(reference[method]), **_flatten(json.loads(row.params))}
         varied = tuple(settings.get(key) for key in keys)
-        pooled[(table_dataset(row), row.image_size, row.labels_per_class)][varied].append(row)
+        key = (table_dataset(row), row.image_size, protocol_label(row), row.labels_per_class)
+        pooled[key][varied].append(row)
     lines = []
-    for (dataset, size, budget), variants in sorted(pooled.items()):
+    for (dataset, size, protocol, budget), variants in sorted(pooled.items()):
         if len(variants) < 2:
             continue
         if not lines:
             lines = [f"## {method}: {', '.join(keys)}", ""]
         lines += [
-            f"{dataset}, {size} px, {budget} labelled images per class:",
+            f"{dataset}, {size} px, {budget} labelled images per class, {protocol}:",
             "",
             "| "
             + " | ".join(keys)
@@ -480,12 +737,16 @@ def results_page(
         "",
         "Generated by `medssl-results render` from `results/ledger.csv`: do not edit by hand.",
         "",
-        "Each cell: test score, mean ± std over every current run of the method at that budget "
-        "(all training seeds of all labelled draws), n runs. Accuracies in %, macro AUC as a "
-        f"fraction. {OLDER}: some run predates the method's current code. A row named "
-        "[key=value] is a variant whose params differ from `params.yaml`.",
+        "Each cell: test score, the mean over labelled draws (split seeds) of each draw's mean "
+        "over training seeds, ± the std over draws (over the training seeds where there is one "
+        "draw); d draws, n runs. Where some runs of a cell are from the method's current code, "
+        f"only those are pooled. Accuracies in %, macro AUC as a fraction. {OLDER}: the runs "
+        "predate the method's current code. A row named [key=value] is a variant whose params "
+        "differ from `params.yaml`. The validation protocol in each title is how many labelled "
+        "validation images chose the checkpoints; they count in the label cost.",
         "",
     ]
+    lines += protocol_effect_markdown(rows, reference, provenance)
     lines += budget_markdown(rows, reference, provenance, figures)
     for method, keys in ABLATIONS:
         lines += ablation_markdown(rows, reference, method, keys, provenance)
@@ -498,7 +759,7 @@ def results_page(
 # The README's headline: test accuracy of the default methods on the two medical datasets that
 # every method ran on, at each budget measured.
 HEADLINE_DATASETS = (("pneumoniamnist", "PneumoniaMNIST"), ("breastmnist", "BreastMNIST"))
-HEADLINE_BUDGETS = (10, 50, 100)
+HEADLINE_BUDGETS = (10, 50)
 HEADLINE_START, HEADLINE_END = (
     "<!-- headline: generated by medssl-results render -->",
     "<!-- /headline -->",
@@ -508,8 +769,8 @@ HEADLINE_START, HEADLINE_END = (
 def headline_markdown(
     rows: Sequence[LedgerRow], reference: Reference, provenance: Provenance, methods: Sequence[str]
 ) -> str:
-    """Methods x (dataset, 10 / 50 / 100 labels per class): test accuracy, mean ± std over every
-    current run (28 px)."""
+    """Methods x (dataset, 10 / 50 labels per class), with as many validation labels as training
+    ones: test accuracy, mean ± std over draws (d draws), 28 px."""
     cells = budget_cells(rows, reference)
     columns = [
         (name, label, budget) for name, label in HEADLINE_DATASETS for budget in HEADLINE_BUDGETS
@@ -521,14 +782,17 @@ def headline_markdown(
     for method in methods:
         values = []
         for name, _, budget in columns:
-            runs = cells.get((name, 28), {}).get(method, {}).get(budget)
+            runs = cells.get((name, 28, BUDGET_VALIDATION), {}).get(method, {}).get(budget)
             values.append(_headline_cell(_cell(runs, "accuracy", provenance)) if runs else "–")
         lines.append(f"| {method} | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
 
 def _headline_cell(cell: Cell) -> str:
-    return f"{100 * cell.mean:.1f} ± {100 * cell.std:.1f}{OLDER if cell.older else ''}"
+    return (
+        f"{100 * cell.mean:.1f} ± {100 * cell.std:.1f} (d={cell.draws})"
+        f"{OLDER if cell.older else ''}"
+    )
 
 
 def with_headline(readme: str, headline: str) -> str:
@@ -554,6 +818,9 @@ def write_results_page(
         if figures_dir.is_relative_to(page.parent)
         else figures_dir
     ).as_posix()
+    # the folder holds generated figures only: one no table draws any more goes
+    for stale in figures_dir.glob("*.png") if figures_dir.is_dir() else ():
+        stale.unlink()
     markdown = results_page(ledger, reference, provenance, figures_dir, link_prefix)
     write_text(page, markdown)
     return markdown

@@ -1,0 +1,161 @@
+"""A GAN classifier's batch-norm statistics: as training leaves them, or recomputed from real ones.
+
+The discriminators of ssgan and plabgan see batches that are a third (their update) to a half (the
+generator's feature-matching pass) generated images, and their running statistics, averaged into the
+evaluated EMA model, are partly those of fakes. The pipeline recomputes them from real training
+images before every validation (``medssl.methods.loop``). This script measures what that changes.
+
+For one experiment's workspace (its ``params.yaml``, ``data/prepared`` and ``data/inputs/<method>``)
+it trains each method once per seed with the statistics left as trained, keeps the evaluated network
+at every validation point, and then chooses the checkpoint twice, by the same validation rule:
+with the statistics as trained (the old rule), and after recomputing them (the pipeline's rule).
+One training serves both, because the recomputation changes nothing that training reads: it resets
+the statistics outright, so the model it gives depends on the EMA weights at that step only. Where
+the workspace holds the pipeline's own metrics for the same seed, they are printed beside the
+recomputed variant, which must match them.
+
+    python benchmarks/batch_norm_statistics.py --workspace EXP_DIR --methods ssgan plabgan \
+        --seeds 0 --out batch_norm.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from medssl.core.cli import load_section
+from medssl.core.config import load_params, section
+from medssl.core.device import configure_threads, pick_device
+from medssl.core.io import write_json
+from medssl.core.metrics import macro_auc, selection_score
+from medssl.data.prepared import TrainData, load_labelled_set, load_train_data
+from medssl.methods.loop import TorchMethod, batch_norm_images, recompute_batch_norm_statistics
+from medssl.methods.registry import create_method, method_config
+from medssl.pipeline.runs import TrainConfig, run_context
+from medssl.pipeline.train import with_pipeline_inputs
+
+VARIANTS = ("as_trained", "real_images")
+
+
+def train_recording_states(
+    method: TorchMethod, data: TrainData, run: Any
+) -> list[dict[str, torch.Tensor]]:
+    """Fit with the statistics as training leaves them; the evaluated network's state at every
+    validation point."""
+    method.batch_norm_from_real_images = False
+    states: list[dict[str, torch.Tensor]] = []
+    predict = method.predict_proba
+
+    def recording(images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        states.append(copy.deepcopy(method.classifier().state_dict()))
+        return predict(images, batch_size)
+
+    method.predict_proba = recording  # the loop validates through it
+    try:
+        method.fit(data, run)
+    finally:
+        del method.predict_proba
+    return states
+
+
+def choose_and_test(
+    method: TorchMethod,
+    states: list[dict[str, torch.Tensor]],
+    data: TrainData,
+    test: Any,
+    metric: str,
+    batch_size: int,
+) -> dict[str, dict[str, float]]:
+    """For each variant: the step chosen on validation, its validation score, test accuracy and
+    AUC."""
+    real = batch_norm_images(data, method.device)
+    best: dict[str, tuple[float, int, dict[str, torch.Tensor]]] = {}
+    for index, state in enumerate(states):
+        for variant in VARIANTS:
+            method.classifier().load_state_dict(state)
+            if variant == "real_images":
+                recompute_batch_norm_statistics(method.classifier(), real, batch_size)
+            score = selection_score(
+                metric, data.val_y, method.predict_proba(data.val_x, batch_size)
+            )
+            if variant not in best or score > best[variant][0]:  # ties keep the earlier point
+                best[variant] = (score, index, copy.deepcopy(method.classifier().state_dict()))
+    results = {}
+    for variant, (score, index, state) in best.items():
+        method.classifier().load_state_dict(state)
+        probabilities = method.predict_proba(test.images, batch_size)
+        results[variant] = {
+            "validation_point": index + 1,
+            f"val_{metric}": score,
+            "test_accuracy": float(np.mean(probabilities.argmax(axis=1) == test.labels)),
+            "test_auc": macro_auc(test.labels, probabilities),
+        }
+    return results
+
+
+def pipeline_result(workspace: Path, name: str, seed: int) -> dict[str, float] | None:
+    path = workspace / "metrics" / "detail" / f"{name}.json"
+    if not path.is_file():
+        return None
+    per_seed = json.loads(path.read_text())["per_seed"].get(f"seed_{seed}")
+    return None if per_seed is None else {k: per_seed[k] for k in ("test_accuracy", "test_auc")}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workspace", type=Path, required=True, help="an experiment's checkout")
+    parser.add_argument("--methods", nargs="+", default=["ssgan", "plabgan"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    params_path = args.workspace / "params.yaml"
+    params = load_params(params_path)
+    train_config = load_section(params_path, "train", TrainConfig)
+    configure_threads(train_config.num_threads)
+    device = pick_device(train_config.device)
+    prepared = args.workspace / "data" / "prepared"
+    test = load_labelled_set(prepared / "test.npz")
+    runs = []
+    for name in args.methods:
+        values = dict(section(params, f"methods.{name}"))
+        inputs = args.workspace / "data" / "inputs" / name
+        data = with_pipeline_inputs(name, load_train_data(prepared), inputs, device)
+        for seed in args.seeds:
+            method = create_method(name, values, data.info)
+            run = dataclasses.replace(
+                run_context(name, method_config(name, values), train_config, data, seed, device),
+                checkpoint_path=None,
+            )
+            states = train_recording_states(method, data, run)
+            result = {
+                "method": name,
+                "seed": seed,
+                "split_seed": data.info.split_seed,
+                "labels_per_class": data.info.labels_per_class,
+                "val_images": len(data.val_y),
+                **choose_and_test(
+                    method,
+                    states,
+                    data,
+                    test,
+                    train_config.selection_metric,
+                    train_config.eval_batch_size,
+                ),
+                "pipeline": pipeline_result(args.workspace, name, seed),
+            }
+            runs.append(result)
+            print(json.dumps(result))
+    write_json(args.out, {"workspace": str(args.workspace), "runs": runs})
+
+
+if __name__ == "__main__":
+    main()
