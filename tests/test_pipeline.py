@@ -208,8 +208,16 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         repo,
         environment,
     )
-    assert "| method | 3 / class | 4 / class | 5 / class |" in page.read_text()
-    assert (tmp_path / "figures" / "pneumoniamnist_28px.png").stat().st_size > 0
+    # as many labelled validation images per class as training ones, at every budget of the sweep
+    assert {(row.labels_per_class, row.val_labels_per_class) for row in rows} == {
+        (3, 3),
+        (4, 4),
+        (5, 5),
+    }
+    text = page.read_text()
+    assert "| method | 3 / class | 4 / class | 5 / class |" in text
+    assert "| pca_svm | supervised_cnn | 1 |" in text  # the paired difference, one draw
+    assert (tmp_path / "figures" / "pneumoniamnist_28px_val_budget.png").stat().st_size > 0
 
     # 3. Share through a DVC remote: push, lose every local copy, pull them back byte for byte.
     _run(["dvc", "remote", "add", "-d", "shared", str(tmp_path / "remote")], repo, environment)

@@ -340,3 +340,27 @@ def test_an_older_ledger_without_the_validation_column_reads_as_the_whole_split(
         ",".join(older) + "\n" + ",".join(v for i, v in enumerate(values) if i != index) + "\n"
     )
     assert read_ledger(tmp_path / "old.csv")[0].val_labels_per_class == 0
+
+
+def test_metrics_carried_by_a_later_commit_keep_the_params_of_the_run():
+    """A commit whose metrics were last changed by an older commit: the row's params and setup are
+    the older commit's, not those of the params.yaml beside the carried metrics."""
+    detail = _detail([0.7])
+    older_params = {**PARAMS, "methods": {"ssgan": {**PARAMS["methods"]["ssgan"], "alpha": 0.1}}}
+    exp_show = [
+        {
+            "rev": "c" * 40,
+            "name": "main",
+            "data": {
+                "timestamp": "2026-11-23T10:00:00",
+                "params": {"params.yaml": {"data": PARAMS}},
+                "metrics": {"metrics/methods/ssgan.json": {"data": {"ssgan": {"acc": 0.7}}}},
+            },
+        }
+    ]
+    git = FakeGit(
+        files={"c" * 40: detail, "d" * 40: older_params},
+        origins={"c" * 40: ("d" * 40, "2026-11-20T09:00:00")},
+    )
+    (row,) = rows_from_exp_show(exp_show, git)
+    assert row.commit == "d" * 10 and json.loads(row.params)["alpha"] == 0.1

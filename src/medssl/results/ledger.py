@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from medssl.core.errors import DataError, UnknownDatasetError
 from medssl.core.io import write_text
 from medssl.data.catalog import dataset_spec
@@ -336,11 +338,22 @@ def _revision_rows(
             if origin is None:
                 continue
             run_commit, recorded = origin
+            # and the params of that run, not those of the commit that carries its metrics
+            params = _params_at(git, run_commit) or params
         else:
             run_commit, recorded = commit, str(data.get("timestamp") or "")
         context = RunContext(run_commit[:10], experiment, recorded, params, method)
         rows.extend(rows_from_detail(detail, context))
     return rows
+
+
+def _params_at(git: GitHistory, commit: str) -> Mapping[str, Any] | None:
+    text = git.show(commit, "params.yaml")
+    try:
+        params = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return None
+    return params if isinstance(params, Mapping) and "methods" in params else None
 
 
 @dataclass(frozen=True)
