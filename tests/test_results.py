@@ -141,6 +141,21 @@ def test_other_method_params_are_another_cell_not_a_rerun():
     assert sorted(row_label(r, reference) for r in ledger) == ["ssgan", "ssgan [alpha=0.1]"]
 
 
+def _commit_exp_show(ssgan_metrics: dict) -> list[dict]:
+    """`dvc exp show --json` of one commit (no experiments) whose ssgan metrics are given."""
+    return [
+        {
+            "rev": "c" * 40,
+            "name": "main",
+            "data": {
+                "timestamp": "2026-11-23T10:00:00",
+                "params": {"params.yaml": {"data": PARAMS}},
+                "metrics": {"metrics/methods/ssgan.json": {"data": ssgan_metrics}},
+            },
+        }
+    ]
+
+
 def test_an_older_export_with_per_seed_metrics_is_read():
     legacy = {
         "method": "ssgan",
@@ -153,17 +168,7 @@ def test_an_older_export_with_per_seed_metrics_is_read():
             "seed_0": {"test_accuracy": 0.7, "test_balanced_accuracy": 0.6, "test_auc": 0.8}
         },
     }
-    exp_show = [
-        {
-            "rev": "c" * 40,
-            "name": "main",
-            "data": {
-                "timestamp": "2026-11-23T10:00:00",
-                "params": {"params.yaml": {"data": PARAMS}},
-                "metrics": {"metrics/methods/ssgan.json": {"data": legacy}},
-            },
-        }
-    ]
+    exp_show = _commit_exp_show(legacy)
     origin = ("d" * 40, "2026-11-20T09:00:00")
     (row,) = rows_from_exp_show(exp_show, FakeGit(origins={"c" * 40: origin}))
     assert (row.dataset, row.test_balanced_accuracy, row.val_accuracy) == ("breastmnist", 0.6, None)
@@ -347,17 +352,7 @@ def test_metrics_carried_by_a_later_commit_keep_the_params_of_the_run():
     the older commit's, not those of the params.yaml beside the carried metrics."""
     detail = _detail([0.7])
     older_params = {**PARAMS, "methods": {"ssgan": {**PARAMS["methods"]["ssgan"], "alpha": 0.1}}}
-    exp_show = [
-        {
-            "rev": "c" * 40,
-            "name": "main",
-            "data": {
-                "timestamp": "2026-11-23T10:00:00",
-                "params": {"params.yaml": {"data": PARAMS}},
-                "metrics": {"metrics/methods/ssgan.json": {"data": {"ssgan": {"acc": 0.7}}}},
-            },
-        }
-    ]
+    exp_show = _commit_exp_show({"ssgan": {"acc": 0.7}})
     git = FakeGit(
         files={"c" * 40: detail, "d" * 40: older_params},
         origins={"c" * 40: ("d" * 40, "2026-11-20T09:00:00")},
