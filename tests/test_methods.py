@@ -28,6 +28,8 @@ TINY = {
         "generated_per_class": 5,
     },
     "ucgan": {"iterations": 6, "batch_size": 4},
+    "fixmatch": {"iterations": 6, "batch_size": 4, "unlabelled_ratio": 2, "threshold": 0.5},
+    "mean_teacher": {"iterations": 6, "batch_size": 4, "unlabelled_ratio": 2},
     "anogan": {
         "iterations": 4,
         "batch_size": 8,

@@ -1,0 +1,1 @@
+"""fixmatch: Sohn et al. (2020) on supervised_cnn's network."""

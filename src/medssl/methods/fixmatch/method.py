@@ -1,0 +1,140 @@
+"""fixmatch: FixMatch (Sohn et al., NeurIPS 2020) on supervised_cnn's network.
+
+Each step draws ``batch_size`` labelled images and ``unlabelled_ratio`` (mu) times as many
+unlabelled ones. The model's prediction on a weakly augmented view of an unlabelled image (flip and
+shift) becomes its hard pseudo-label where its confidence is at least ``threshold`` (tau), and the
+model is trained to predict that label on a strongly augmented view (RandAugment + Cutout, see
+``strong_augment``). Loss: cross-entropy on the labelled batch + ``unlabelled_weight`` (lambda_u)
+times the masked cross-entropy on the unlabelled batch, averaged over all mu * B unlabelled images.
+SGD with Nesterov momentum, the paper's cosine decay lr * cos(7 pi k / 16 K), weight decay on the
+weights but not on biases or batch-norm parameters (its reference code), and an EMA of the weights
+as the evaluated model.
+
+Deviation: K is ``iterations`` (a CPU budget, see docs/methods/fixmatch.md), not the paper's 2^20.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
+from medssl.data.prepared import TrainData
+from medssl.methods.fixmatch.strong_augment import StrongAugmentation
+from medssl.methods.loop import EpochSampler, TorchMethod, images_to_float
+from medssl.methods.registry import register
+from medssl.methods.shared.augment import random_flips, random_shifted_crops
+from medssl.models.cnn import PlabCNN
+
+
+@dataclass(frozen=True)
+class FixMatchConfig:
+    iterations: PositiveInt
+    batch_size: PositiveInt  # labelled images per step (B)
+    unlabelled_ratio: PositiveInt  # mu: unlabelled images per labelled one
+    threshold: Fraction  # tau: confidence a pseudo-label needs
+    unlabelled_weight: NonNegativeFloat  # lambda_u
+    learning_rate: PositiveFloat
+    momentum: Fraction
+    weight_decay: NonNegativeFloat
+    ema_decay: Fraction
+    dropout: Fraction
+    flip: bool  # horizontal flips in the weak (and strong) augmentation
+    shift_fraction: Fraction  # shifts of up to this fraction of the image side
+    strong_ops: PositiveInt  # RandAugment ops per image
+    cutout_area: Fraction  # the cut-out square's largest share of the image
+
+
+def uint8_images(images: torch.Tensor) -> torch.Tensor:
+    """float [-1, 1] -> uint8 [0, 255]: exact for images that came from uint8."""
+    return images.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def cosine_learning_rate(base: float, step: int, iterations: int) -> float:
+    """FixMatch's schedule: lr * cos(7 pi k / 16 K); it ends at about 0.2 lr."""
+    return base * math.cos(7.0 * math.pi * step / (16.0 * iterations))
+
+
+def decayed_and_plain_parameters(network: nn.Module) -> list[dict]:
+    """Weight decay on convolution and dense weights only, as FixMatch's reference code."""
+    decayed, plain = [], []
+    for parameter in network.parameters():
+        (decayed if parameter.ndim > 1 else plain).append(parameter)
+    return [{"params": decayed}, {"params": plain, "weight_decay": 0.0}]
+
+
+@register("fixmatch")
+class FixMatch(TorchMethod):
+    config_class = FixMatchConfig
+    classifier_name = "ema"
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        info, config = self.info, self.config
+        student = PlabCNN(info.channels, info.num_classes, info.image_size, config.dropout)
+        ema = AveragedModel(
+            student, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        )
+        self.strong = StrongAugmentation(info.channels, config.strong_ops, config.cutout_area)
+        return {"student": student, "ema": ema}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        optimizer = torch.optim.SGD(
+            decayed_and_plain_parameters(self.networks["student"]),
+            lr=self.config.learning_rate,
+            momentum=self.config.momentum,
+            nesterov=True,
+            weight_decay=self.config.weight_decay,
+        )
+        return {"student": optimizer}
+
+    def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
+        samplers = super().build_samplers(data, seed)
+        pool = data.unlabelled_x if len(data.unlabelled_x) else data.labelled_x
+        samplers["unlabelled"] = EpochSampler(
+            pool,
+            None,
+            self.config.batch_size * self.config.unlabelled_ratio,
+            seed + 1,
+            self.device,
+            ranks=self.ranks,
+        )
+        return samplers
+
+    def weak(self, images: torch.Tensor) -> torch.Tensor:
+        shift = round(self.config.shift_fraction * self.info.image_size)
+        shifted = random_shifted_crops(images, shift)
+        return random_flips(shifted) if self.config.flip else shifted
+
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        student = self.networks["student"]
+        for group in self.optimizers["student"].param_groups:
+            group["lr"] = cosine_learning_rate(
+                self.config.learning_rate, step, self.config.iterations
+            )
+        labelled, unlabelled = self.samplers["labelled"].next(), self.samplers["unlabelled"].next()
+        weak = self.weak(unlabelled.images)
+        strong = images_to_float(self.strong(uint8_images(self.weak(unlabelled.images))))
+        # One forward pass over the three batches, as the reference code: batch norm sees them
+        # together.
+        logits = student(torch.cat([self.weak(labelled.images), weak, strong]))
+        labelled_logits, weak_logits, strong_logits = logits.split(
+            [len(labelled.images), len(weak), len(strong)]
+        )
+        confidence, pseudo_labels = torch.softmax(weak_logits.detach().float(), dim=1).max(dim=1)
+        mask = (confidence >= self.config.threshold).float()
+        l_label = F.cross_entropy(labelled_logits, labelled.labels)
+        l_unlabel = (F.cross_entropy(strong_logits, pseudo_labels, reduction="none") * mask).mean()
+        loss = l_label + self.config.unlabelled_weight * l_unlabel
+        self.optimizer_step("student", loss)
+        self.networks["ema"].update_parameters(student)
+        return {
+            "loss": loss.detach(),
+            "l_label": l_label.detach(),
+            "l_unlabel": l_unlabel.detach(),
+            "mask_rate": mask.mean(),
+        }

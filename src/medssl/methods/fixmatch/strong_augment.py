@@ -1,0 +1,50 @@
+"""FixMatch's strong augmentation from torchvision's own ops: RandAugment (two ops, each image its
+own random magnitude, as FixMatch's RandAugment variant) and then Cutout, as ``transforms.v2``'s
+RandomErasing with a square grey patch.
+
+For single-channel images the op list drops ``Color`` (a saturation change, the identity on a grey
+image), so every draw is an op that changes the image. Flips are not among RandAugment's ops; the
+weak augmentation's flip is a param of the method (off where left and right carry the label).
+"""
+
+from __future__ import annotations
+
+import torch
+from torchvision.transforms import v2
+
+MAGNITUDE_BINS = 31  # torchvision's default: magnitude index 0..30 maps the op's range linearly
+CUTOUT_FILL = 127  # FixMatch fills the cut-out square with grey
+
+
+class GreyRandAugment(v2.RandAugment):
+    """RandAugment without the colour-saturation op, which cannot change a one-channel image."""
+
+    _AUGMENTATION_SPACE = {
+        name: op for name, op in v2.RandAugment._AUGMENTATION_SPACE.items() if name != "Color"
+    }
+
+
+class StrongAugmentation:
+    """Per image: RandAugment with ``num_ops`` ops at a uniformly drawn magnitude, then a grey
+    square of up to ``cutout_area`` of the image. Draws come from torch's global RNG, which the
+    training loop seeds and checkpoints."""
+
+    def __init__(self, channels: int, num_ops: int, cutout_area: float) -> None:
+        rand_augment = GreyRandAugment if channels == 1 else v2.RandAugment
+        self.by_magnitude = [
+            rand_augment(num_ops=num_ops, magnitude=m, num_magnitude_bins=MAGNITUDE_BINS)
+            for m in range(MAGNITUDE_BINS)
+        ]
+        self.cutout = v2.RandomErasing(
+            p=1.0, scale=(0.01, cutout_area), ratio=(1.0, 1.0), value=CUTOUT_FILL
+        )
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, C, H, W) -> uint8 (N, C, H, W)."""
+        magnitudes = torch.randint(0, MAGNITUDE_BINS, (len(images),)).tolist()
+        return torch.stack(
+            [
+                self.cutout(self.by_magnitude[m](image))
+                for image, m in zip(images.cpu(), magnitudes, strict=True)
+            ]
+        ).to(images.device)

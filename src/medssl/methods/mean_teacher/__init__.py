@@ -1,0 +1,1 @@
+"""mean_teacher: Tarvainen & Valpola (2017) on supervised_cnn's network."""

@@ -1,0 +1,89 @@
+"""FixMatch and Mean Teacher: their augmentations, schedules, pseudo-label mask and teacher update."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from conftest import cpu_run, method_values
+from medssl.methods.fixmatch.method import cosine_learning_rate, uint8_images
+from medssl.methods.fixmatch.strong_augment import GreyRandAugment, StrongAugmentation
+from medssl.methods.loop import images_to_float
+from medssl.methods.mean_teacher.method import gaussian_rampdown, sigmoid_rampup
+from medssl.methods.registry import create_method
+
+
+def _grey_images(count: int = 32) -> torch.Tensor:
+    return torch.randint(0, 256, (count, 1, 16, 16), dtype=torch.uint8, generator=_seeded(0))
+
+
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_grey_rand_augment_has_every_op_but_saturation():
+    ops = set(GreyRandAugment._AUGMENTATION_SPACE)
+    assert "Color" not in ops
+    assert {"Rotate", "ShearX", "TranslateY", "Equalize", "Solarize", "Posterize"} <= ops
+
+
+def test_strong_augmentation_is_seeded_and_changes_every_image():
+    images = _grey_images()
+    strong = StrongAugmentation(channels=1, num_ops=2, cutout_area=0.25)
+    torch.manual_seed(3)
+    first = strong(images)
+    torch.manual_seed(3)
+    again = strong(images)
+    assert first.dtype == torch.uint8 and first.shape == images.shape
+    assert torch.equal(first, again)
+    # Cutout alone changes every image: a grey square of at least 1 % of it.
+    assert (first != images).flatten(1).any(dim=1).all()
+
+
+def test_uint8_round_trip_is_exact():
+    images = _grey_images()
+    assert torch.equal(uint8_images(images_to_float(images)), images)
+
+
+def test_fixmatch_schedule_is_the_papers_cosine():
+    assert cosine_learning_rate(0.03, 0, 1000) == pytest.approx(0.03)
+    assert cosine_learning_rate(0.03, 1000, 1000) == pytest.approx(0.03 * math.cos(7 * math.pi / 16))
+
+
+@pytest.mark.parametrize("threshold, expected_mask_rate", [(1.0, 0.0), (0.0, 1.0)])
+def test_fixmatch_trains_on_pseudo_labels_only_above_the_threshold(
+    threshold: float, expected_mask_rate: float, synthetic_train_data
+):
+    values = method_values(
+        "fixmatch", iterations=4, batch_size=4, unlabelled_ratio=2, threshold=threshold
+    )
+    method = create_method("fixmatch", values, synthetic_train_data.info)
+    history = method.fit(synthetic_train_data, cpu_run())
+    rows = [row for row in history if "mask_rate" in row]
+    assert rows and all(row["mask_rate"] == expected_mask_rate for row in rows)
+    if threshold == 1.0:  # a softmax never reaches 1 here: no image passes, no unlabelled loss
+        assert all(row["l_unlabel"] == 0.0 for row in rows)
+
+
+def test_mean_teacher_ramps_are_the_papers():
+    assert sigmoid_rampup(0, 100) == pytest.approx(math.exp(-5))
+    assert sigmoid_rampup(100, 100) == sigmoid_rampup(500, 100) == 1.0
+    assert gaussian_rampdown(0, 1000, 100) == 1.0
+    assert gaussian_rampdown(1000, 1000, 100) == pytest.approx(math.exp(-12.5))
+
+
+def test_mean_teacher_teacher_is_an_ema_of_the_student(synthetic_train_data):
+    method = create_method(
+        "mean_teacher",
+        method_values("mean_teacher", iterations=2, batch_size=4, unlabelled_ratio=2),
+        synthetic_train_data.info,
+    )
+    method.fit(synthetic_train_data, cpu_run())
+    student, teacher = method.networks["student"], method.networks["teacher"]
+    assert not any(parameter.requires_grad for parameter in teacher.parameters())
+    before = [parameter.clone() for parameter in teacher.parameters()]
+    method.update_teacher(0.9)
+    for old, new, current in zip(before, teacher.parameters(), student.parameters(), strict=True):
+        torch.testing.assert_close(new, 0.9 * old + 0.1 * current)
