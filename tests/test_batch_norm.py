@@ -52,10 +52,12 @@ def test_calibration_images_are_real_training_images_only(synthetic_train_data):
     )
 
 
-@pytest.mark.parametrize("name", ["ssgan", "cgan_aug"])
+@pytest.mark.parametrize("name", ["ssgan", "cgan_aug", "fixmatch"])
 def test_a_gan_classifier_is_kept_with_real_image_statistics(name, synthetic_train_data):
     tiny = {
         "ssgan": {"iterations": 10, "batch_size": 8},
+        # its EMA model: averaged statistics would not be those of the averaged weights
+        "fixmatch": {"iterations": 10, "batch_size": 4, "unlabelled_ratio": 2},
         "cgan_aug": {
             "gan_iterations": 5,
             "classifier_iterations": 5,

@@ -8,7 +8,7 @@ model is trained to predict that label on a strongly augmented view (RandAugment
 times the masked cross-entropy on the unlabelled batch, averaged over all mu * B unlabelled images.
 SGD with Nesterov momentum, the paper's cosine decay lr * cos(7 pi k / 16 K), weight decay on the
 weights but not on biases or batch-norm parameters (its reference code), and an EMA of the weights
-as the evaluated model.
+as the evaluated model, its batch-norm statistics recomputed from real training images.
 
 Deviation: K is ``iterations`` (a CPU budget, see docs/methods/fixmatch.md), not the paper's 2^20.
 """
@@ -72,6 +72,11 @@ def decayed_and_plain_parameters(network: nn.Module) -> list[dict]:
 class FixMatch(TorchMethod):
     config_class = FixMatchConfig
     classifier_name = "ema"
+    # Averaging batch-norm running statistics alongside the weights gives statistics that do not
+    # belong to the averaged weights: on PneumoniaMNIST the EMA model then called every test image
+    # "normal" (37.5 %) while the student scored 80.0 %. They are recomputed for the EMA weights
+    # from real training images before every validation instead (80.1 %), as for the GANs.
+    batch_norm_from_real_images = True
 
     def build_networks(self) -> dict[str, nn.Module]:
         info, config = self.info, self.config
