@@ -316,8 +316,26 @@ def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path:
     page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f")
     assert f"## pneumoniamnist, 28 px, {BUDGET_VALIDATION}" in page
     assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 3 / 0 / 0 |" in page
-    assert "Where the interval excludes zero: ahead of supervised_cnn in accuracy: ssgan." in page
-    assert "plabgan | supervised_cnn | 3 |" in page and "behind it: plabgan" not in page
+    assert (
+        "Where the interval excludes zero: ahead of supervised_cnn in accuracy: "
+        "ssgan (+5.0 [+2.5, +7.5])." in page
+    )
+    assert "plabgan | supervised_cnn | 3 |" in page and "behind supervised_cnn: plabgan" not in page
+    assert (
+        "**Best at 10 labels / class** by mean test accuracy: **ssgan** (75.0 %), ahead of the "
+        "runner-up plabgan by +4.7 [" in page
+    )
+
+
+def test_seed_methods_are_compared_with_the_references_from_current_practice(tmp_path: Path):
+    rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
+    rows += [_run("fixmatch", d, 0, 0.8 + x) for d, x in enumerate([0.0, 0.01, 0.02])]
+    rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
+    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f")
+    assert "| ssgan | fixmatch | 3 | -6.0 [-6.0, -6.0] | 0 / 0 / 3 |" in page
+    assert "| supervised_cnn | fixmatch |" not in page  # the reverse of fixmatch's own row
+    assert "Where the interval excludes zero: behind fixmatch: ssgan (-6.0 [" in page
+    assert "**Best at 10 labels / class** by mean test accuracy: **fixmatch** (81.0 %)" in page
 
 
 def test_the_ranking_under_both_protocols_is_compared():

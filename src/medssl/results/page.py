@@ -152,6 +152,9 @@ def table_dataset(row: LedgerRow) -> str:
 FULL_VALIDATION = "validation: the whole official split"
 BUDGET_VALIDATION = "validation: as many labels as training"
 REFERENCE_METHOD = "supervised_cnn"
+# Semi-supervised methods from current practice, not from the seed papers: every seed method is
+# also compared with each of them.
+CURRENT_PRACTICE = ("fixmatch", "mean_teacher")
 CONFIDENCE = 0.95
 
 
@@ -329,11 +332,18 @@ def _difference_text(difference: PairedDifference, metric: str) -> str:
 
 
 def comparisons(labels: Iterable[str]) -> list[tuple[str, str]]:
-    """(row, baseline) pairs: every row against supervised_cnn, and a variant against its
-    method's default row."""
+    """(row, baseline) pairs: every row against supervised_cnn, every other default row against
+    each method from current practice, and a variant against its method's default row."""
     labels = set(labels)
     pairs = [(label, REFERENCE_METHOD) for label in sorted(labels) if label != REFERENCE_METHOD]
     pairs = [(label, base) for label, base in pairs if base in labels]
+    pairs += [
+        (label, practice)
+        for practice in CURRENT_PRACTICE
+        if practice in labels
+        for label in sorted(labels)
+        if label not in (*CURRENT_PRACTICE, REFERENCE_METHOD) and not is_variant(label)
+    ]
     pairs += [
         (label, label.split(" [", 1)[0])
         for label in sorted(labels)
@@ -352,14 +362,12 @@ def paired_markdown(
     lines: list[str] = []
     for budget in budgets:
         present = {label: per_budget[budget] for label, per_budget in methods.items()}
-        present = {label: runs for label, runs in present.items() if runs}
+        present = {label: pooled_runs(runs, provenance) for label, runs in present.items() if runs}
         table = []
-        ahead, behind = [], []
+        claims: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for label, base in comparisons(present):
-            rows = pooled_runs(present[label], provenance)
-            baseline = pooled_runs(present[base], provenance)
-            accuracy = paired_difference(rows, baseline, "accuracy")
-            auc = paired_difference(rows, baseline, "auc")
+            accuracy = paired_difference(present[label], present[base], "accuracy")
+            auc = paired_difference(present[label], present[base], "auc")
             if accuracy is None or auc is None:
                 continue
             table.append(
@@ -367,11 +375,15 @@ def paired_markdown(
                 f" | {accuracy.wins} / {accuracy.ties} / {accuracy.losses} | "
                 f"{_difference_text(auc, 'auc')} | {accuracy.claim} |"
             )
-            if base == REFERENCE_METHOD and accuracy.claim in ("ahead", "behind"):
-                (ahead if accuracy.claim == "ahead" else behind).append(label)
+            if accuracy.claim in ("ahead", "behind"):
+                claims[base][accuracy.claim].append(
+                    f"{label} ({_difference_text(accuracy, 'accuracy')})"
+                )
         if not table:
             continue
         lines += [
+            best_method_sentence(present, budget, provenance),
+            "",
             f"Paired differences at {budget} labels / class (row minus baseline, on the same "
             "draws and training seeds; mean over draws [95 % t-interval over draws]):",
             "",
@@ -380,22 +392,49 @@ def paired_markdown(
             "|---|---|---|---|---|---|---|",
             *table,
             "",
-            _claims_sentence(ahead, behind),
-            "",
         ]
+        for base in (REFERENCE_METHOD, *CURRENT_PRACTICE):
+            if base in present:
+                lines += [_claims_sentence(base, claims[base]["ahead"], claims[base]["behind"]), ""]
     return lines
 
 
-def _claims_sentence(ahead: Sequence[str], behind: Sequence[str]) -> str:
+def best_method_sentence(
+    present: Mapping[str, Sequence[LedgerRow]], budget: int, provenance: Provenance
+) -> str:
+    """Which default row has the highest mean test accuracy, and how far the runner-up trails it."""
+    means = {
+        label: _cell(runs, "accuracy", provenance).mean
+        for label, runs in present.items()
+        if not is_variant(label)
+    }
+    ranked = sorted(means, key=means.__getitem__, reverse=True)
+    text = (
+        f"**Best at {budget} labels / class** by mean test accuracy: **{ranked[0]}** "
+        f"({100 * means[ranked[0]]:.1f} %)"
+    )
+    if len(ranked) < 2:
+        return text + "."
+    gap = paired_difference(present[ranked[0]], present[ranked[1]], "accuracy")
+    if gap is None:
+        return text + f"; the runner-up is {ranked[1]} ({100 * means[ranked[1]]:.1f} %)."
+    verdict = "a lead the interval confirms" if gap.claim == "ahead" else gap.claim
+    return (
+        text + f", ahead of the runner-up {ranked[1]} by {_difference_text(gap, 'accuracy')} "
+        f"points on the same draws: {verdict}."
+    )
+
+
+def _claims_sentence(base: str, ahead: Sequence[str], behind: Sequence[str]) -> str:
     said = []
     if ahead:
-        said.append(f"ahead of {REFERENCE_METHOD} in accuracy: {', '.join(ahead)}")
+        said.append(f"ahead of {base} in accuracy: {', '.join(ahead)}")
     if behind:
-        said.append(f"behind it: {', '.join(behind)}")
+        said.append(f"behind {base}: {', '.join(behind)}")
     if not said:
         return (
-            f"No row's accuracy interval excludes zero against {REFERENCE_METHOD}: no claim "
-            "that any beats or trails it here."
+            f"No row's accuracy interval excludes zero against {base}: no claim that any beats "
+            "or trails it here."
         )
     return "Where the interval excludes zero: " + "; ".join(said) + ". No claim for the rest."
 
