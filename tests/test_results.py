@@ -23,6 +23,7 @@ from medssl.results.page import (
     Provenance,
     git_provenance,
     headline_markdown,
+    headline_methods,
     paired_difference,
     pooled_runs,
     protocol_effect_markdown,
@@ -202,9 +203,9 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
         "docs/results.md is not what results/ledger.csv gives: run `medssl-results render`"
     )
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    enabled = params_section("methods")["enabled"]
+    methods = headline_methods(params_section("methods")["enabled"], ledger)
     headline = headline_markdown(
-        current_rows(ledger), reference_params(REPO_ROOT / "params.yaml"), provenance, enabled
+        current_rows(ledger), reference_params(REPO_ROOT / "params.yaml"), provenance, methods
     )
     assert with_headline(readme, headline) == readme, (
         "README.md's headline is not what results/ledger.csv gives: run `medssl-results render`"

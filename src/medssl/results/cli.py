@@ -22,6 +22,7 @@ from medssl.results.ledger import current_rows, merge, read_ledger, rows_from_ex
 from medssl.results.page import (
     git_provenance,
     headline_markdown,
+    headline_methods,
     reference_params,
     with_headline,
     write_results_page,
@@ -62,8 +63,8 @@ def render(args: argparse.Namespace) -> None:
     provenance = git_provenance(ledger, Path.cwd(), args.dvc_yaml)
     reference = reference_params(args.params)
     write_results_page(ledger, reference, provenance, args.page, args.figures)
-    enabled = load_params(args.params)["methods"]["enabled"]
-    headline = headline_markdown(current_rows(ledger), reference, provenance, enabled)
+    methods = headline_methods(load_params(args.params)["methods"]["enabled"], ledger)
+    headline = headline_markdown(current_rows(ledger), reference, provenance, methods)
     write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
     print(f"{args.page}, its figures and {args.readme}'s headline: from {len(ledger)} runs")
 

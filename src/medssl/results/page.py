@@ -805,6 +805,13 @@ HEADLINE_START, HEADLINE_END = (
 )
 
 
+def headline_methods(enabled: Sequence[str], rows: Sequence[LedgerRow]) -> list[str]:
+    """The headline's rows: the default methods, then the references from current practice, which
+    run in experiments of their own, wherever the ledger has them."""
+    measured = {row.method for row in rows}
+    return [*enabled, *(m for m in CURRENT_PRACTICE if m in measured and m not in enabled)]
+
+
 def headline_markdown(
     rows: Sequence[LedgerRow], reference: Reference, provenance: Provenance, methods: Sequence[str]
 ) -> str:
