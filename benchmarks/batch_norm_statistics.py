@@ -30,16 +30,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from medssl.core.cli import load_section
-from medssl.core.config import load_params, section
-from medssl.core.device import configure_threads, pick_device
 from medssl.core.io import write_json
 from medssl.core.metrics import macro_auc, selection_score
-from medssl.data.prepared import TrainData, load_labelled_set, load_train_data
+from medssl.data.prepared import TrainData
 from medssl.methods.loop import TorchMethod, batch_norm_images, recompute_batch_norm_statistics
 from medssl.methods.registry import create_method, method_config
-from medssl.pipeline.runs import TrainConfig, run_context
-from medssl.pipeline.train import with_pipeline_inputs
+from medssl.pipeline.runs import run_context
+from medssl.pipeline.workspace import open_workspace
 
 VARIANTS = ("as_trained", "real_images")
 
@@ -117,18 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    params_path = args.workspace / "params.yaml"
-    params = load_params(params_path)
-    train_config = load_section(params_path, "train", TrainConfig)
-    configure_threads(train_config.num_threads)
-    device = pick_device(train_config.device)
-    prepared = args.workspace / "data" / "prepared"
-    test = load_labelled_set(prepared / "test.npz")
+    workspace = open_workspace(args.workspace)
+    train_config, device, test = workspace.train_config, workspace.device, workspace.test_set()
     runs = []
     for name in args.methods:
-        values = dict(section(params, f"methods.{name}"))
-        inputs = args.workspace / "data" / "inputs" / name
-        data = with_pipeline_inputs(name, load_train_data(prepared), inputs, device)
+        values = workspace.method_values(name)
+        data = workspace.train_data(name)
         for seed in args.seeds:
             method = create_method(name, values, data.info)
             run = dataclasses.replace(

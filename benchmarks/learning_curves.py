@@ -27,14 +27,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from medssl.core.cli import load_section  # noqa: E402
-from medssl.core.config import load_params, section  # noqa: E402
-from medssl.core.device import configure_threads, pick_device  # noqa: E402
 from medssl.core.io import write_json  # noqa: E402
-from medssl.data.prepared import load_labelled_set, load_train_data  # noqa: E402
 from medssl.methods.registry import create_method, method_config  # noqa: E402
-from medssl.pipeline.runs import TrainConfig, run_context  # noqa: E402
-from medssl.pipeline.train import with_pipeline_inputs  # noqa: E402
+from medssl.pipeline.runs import run_context  # noqa: E402
+from medssl.pipeline.workspace import open_workspace  # noqa: E402
 
 
 def train_with_curves(name: str, values: dict, data: Any, test: Any, train_config, seed, device):
@@ -120,25 +116,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--figure", type=Path)
     args = parser.parse_args(argv)
-    params_path = args.workspace / "params.yaml"
-    params = load_params(params_path)
-    train_config = load_section(params_path, "train", TrainConfig)
-    configure_threads(train_config.num_threads)
-    device = pick_device(train_config.device)
-    prepared = args.workspace / "data" / "prepared"
-    test = load_labelled_set(prepared / "test.npz")
+    workspace = open_workspace(args.workspace)
+    train_config, device, test = workspace.train_config, workspace.device, workspace.test_set()
     runs = []
     for name in args.methods:
-        values = dict(section(params, f"methods.{name}"))
+        values = workspace.method_values(name)
         if args.iterations:
             values["iterations"] = args.iterations
-        inputs = args.workspace / "data" / "inputs" / name
-        data = with_pipeline_inputs(name, load_train_data(prepared), inputs, device)
+        data = workspace.train_data(name)
         for seed in args.seeds:
             run = train_with_curves(name, values, data, test, train_config, seed, device)
             runs.append(run)
             print(json.dumps({k: v for k, v in run.items() if not k.endswith(CURVES)}))
-    info = json.loads((prepared / "dataset_info.json").read_text())
+    info = json.loads((workspace.prepared / "dataset_info.json").read_text())
     write_json(args.out, {"workspace": str(args.workspace), "dataset": info, "runs": runs})
     if args.figure:
         title = (

@@ -184,3 +184,34 @@ def test_a_generator_step_computes_no_discriminator_gradients(synthetic_train_da
     method.optimizer_step("generator", discriminator(generated).logsumexp(dim=1).mean())
     assert all(parameter.grad is None for parameter in discriminator.parameters())
     assert any(parameter.grad is not None for parameter in generator.parameters())
+
+
+def test_a_gradient_free_real_pass_gives_the_joint_passs_generator_gradients(tmp_path: Path):
+    """Without batch norm or randomness in the discriminator, computing the real features in a
+    pass of their own changes nothing but the cost."""
+    config = synthetic_config(image_size=32)
+    acquire(config, tmp_path / "raw")
+    data = train_data_from(load_raw(config, tmp_path / "raw"))
+    method = create_method(
+        "patch_ssgan", method_values("patch_ssgan", **TINY["patch_ssgan"]), data.info
+    )
+    method.fit(data, cpu_run())
+    discriminator, generator = method.networks["discriminator"], method.networks["generator"]
+    assert not method.features_in_one_pass(discriminator)
+    for module in discriminator.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    real = torch.rand(8, 1, 32, 32) * 2 - 1
+    noise = method.noise(8)
+    gradients = []
+    for one_pass in (True, False):
+        method.features_in_one_pass = lambda _, one_pass=one_pass: one_pass
+        generator.zero_grad(set_to_none=True)
+        real_features, generated_features = method.matched_features(
+            discriminator, real, generator(noise)
+        )
+        assert not real_features.requires_grad
+        (generated_features.mean(0) - real_features.mean(0)).square().sum().backward()
+        gradients.append([p.grad.clone() for p in generator.parameters()])
+    for joint, separate in zip(*gradients, strict=True):
+        torch.testing.assert_close(separate, joint, rtol=1e-4, atol=1e-6)

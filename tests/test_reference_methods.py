@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import cpu_run, method_values
+from medssl.core.errors import ConfigError
 from medssl.methods.fixmatch.method import cosine_learning_rate, uint8_images
 from medssl.methods.fixmatch.strong_augment import GreyRandAugment, StrongAugmentation
 from medssl.methods.loop import images_to_float
@@ -88,3 +89,9 @@ def test_mean_teacher_teacher_is_an_ema_of_the_student(synthetic_train_data):
     method.update_teacher(0.9)
     for old, new, current in zip(before, teacher.parameters(), student.parameters(), strict=True):
         torch.testing.assert_close(new, 0.9 * old + 0.1 * current)
+
+
+def test_mean_teacher_ramps_that_overlap_are_refused(synthetic_train_data):
+    values = method_values("mean_teacher", rampup_fraction=0.6, rampdown_fraction=0.5)
+    with pytest.raises(ConfigError, match="rampup_fraction \\+ rampdown_fraction is 1.1"):
+        create_method("mean_teacher", values, synthetic_train_data.info)

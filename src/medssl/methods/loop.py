@@ -46,6 +46,12 @@ def images_to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
+def unlabelled_pool(data: TrainData) -> np.ndarray:
+    """The unlabelled images, or the labelled ones when every training image is labelled (then they
+    are the real data of the unsupervised terms)."""
+    return data.unlabelled_x if len(data.unlabelled_x) else data.labelled_x
+
+
 @dataclass(frozen=True)
 class Batch:
     images: torch.Tensor  # float [-1, 1]
@@ -189,6 +195,12 @@ class TorchMethod(Method):
         return self.networks[self.classifier_name]
 
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
+        self.prepare(data, run)
+        return TrainingLoop(self, data, run).run(self.config.iterations)
+
+    def prepare(self, data: TrainData, run: RunContext) -> None:
+        """Everything before the first step: seeding, networks, optimisers, samplers and the
+        data-dependent initialisation."""
         seed_everything(run.seed)
         self.device, self.ranks = run.device, run.ranks
         self.networks = {
@@ -198,7 +210,6 @@ class TorchMethod(Method):
         self.optimizers = self.build_optimizers()
         self.samplers = self.build_samplers(data, run.seed)
         self.initialise_from_data(data)
-        return TrainingLoop(self, data, run).run(self.config.iterations)
 
     def initialise_from_data(self, data: TrainData) -> None:
         """Data-dependent initialisation before the first step; a resumed run then loads its

@@ -35,7 +35,8 @@ PACKAGE = "medssl"
 class TrainConfig:
     seeds: Annotated[tuple[int, ...], NonEmpty()]
     device: Annotated[str, Matches(r"auto|cpu|cuda(:\d+)?", "auto, cpu, cuda, cuda:<index>")]
-    num_threads: NonNegativeInt  # 0: PyTorch's default
+    num_threads: NonNegativeInt  # per training process; 0: PyTorch's default, shared out
+    seed_processes: PositiveInt  # on the CPU, seeds trained at once, one process each
     channels_last: bool  # NHWC convolution weights: faster on CPU (oneDNN), same maths
     # CUDA: deterministic kernels, no cuDNN autotuning (CPU is deterministic anyway)
     deterministic: bool

@@ -10,7 +10,10 @@ pipeline products it uses: the cluster stage's pseudo-labels, the features stage
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +21,17 @@ import torch
 
 from medssl.core import plots
 from medssl.core.device import configure_backends, configure_threads, pick_device
-from medssl.core.distributed import barrier, device_for_rank
+from medssl.core.distributed import SINGLE_PROCESS, Ranks, barrier, device_for_rank
 from medssl.core.distributed import initialise as initialise_ranks
 from medssl.core.errors import ConfigError
 from medssl.core.io import ensure_writable, torch_load, write_json
-from medssl.data.prepared import TrainData, existing_file, load_pseudo_labels, load_train_data
+from medssl.data.prepared import (
+    TrainData,
+    existing_file,
+    load_dataset_info,
+    load_pseudo_labels,
+    load_train_data,
+)
 from medssl.methods.base import HistoryRow
 from medssl.methods.loop import TorchMethod
 from medssl.methods.registry import create_method, method_class, method_config
@@ -40,6 +49,16 @@ PSEUDO_LABELS_INPUT = "pseudo_labels.npz"
 FEATURE_NETWORK_INPUT = "feature_network.pt"
 
 
+@dataclass(frozen=True)
+class SeedRun:
+    """What one seed's training returns to the stage (picklable: it may come from a worker)."""
+
+    seed: int
+    history: list[HistoryRow]
+    seconds: float
+    training_metrics: dict[str, float]
+
+
 def train_method(
     name: str,
     method_values: Mapping[str, Any],
@@ -51,12 +70,12 @@ def train_method(
 ) -> dict[str, Any]:
     """Fit ``name`` once per seed in ``train_config.seeds``; write models, histories and curves.
 
+    On the CPU, up to ``train.seed_processes`` seeds train at once, each in a process of its own.
     Under torchrun every rank trains (data-parallel, see ``medssl.core.distributed``) and rank 0
     writes."""
-    configure_threads(train_config.num_threads)
-    ranks = initialise_ranks(pick_device(train_config.device))
-    device = device_for_rank(pick_device(train_config.device), ranks)
-    configure_backends(device, train_config.deterministic)
+    device = pick_device(train_config.device)
+    ranks = initialise_ranks(device)
+    device = device_for_rank(device, ranks)
     if ranks.is_distributed and not issubclass(method_class(name), TorchMethod):
         raise ConfigError(
             f"{name} does not train on the step loop, so it cannot run under torchrun; "
@@ -64,31 +83,27 @@ def train_method(
         )
     config = method_config(name, method_values)
     ensure_writable(models_dir, plots_dir, Path(train_config.checkpoint_dir) / name)
-    data = with_pipeline_inputs(name, load_train_data(prepared_dir), inputs_dir, device)
-    histories: dict[int, list[HistoryRow]] = {}
-    seconds: dict[str, float] = {}
-    training_metrics: dict[str, dict[str, float]] = {}
-    for seed in train_config.seeds:
-        method = create_method(name, method_values, data.info)
-        histories[seed] = method.fit(
-            data, run_context(name, config, train_config, data, seed, device, ranks)
-        )
-        seconds[f"seed_{seed}"] = method.seconds_so_far()
-        if method.training_metrics:
-            training_metrics[f"seed_{seed}"] = dict(method.training_metrics)
-        if not ranks.is_main:
-            continue
-        method.save(seed_directory(models_dir, seed))
-        method.write_figures(plots_dir, seed)
-        write_history(histories[seed], plots_dir, seed)
-        print(f"{name} seed {seed}: trained in {seconds[f'seed_{seed}']:.1f} s on {device}")
+    job = SeedJob(
+        name, dict(method_values), train_config, prepared_dir, inputs_dir, models_dir, plots_dir
+    )
+    processes = seed_processes(train_config, device, ranks)
+    if processes > 1:
+        runs = _train_in_workers(job, processes)
+    else:
+        configure_threads(threads_per_process(train_config, 1))
+        configure_backends(device, train_config.deterministic)
+        data = with_pipeline_inputs(name, load_train_data(prepared_dir), inputs_dir, device)
+        runs = [train_seed(job, seed, data, device, ranks) for seed in train_config.seeds]
     manifest = {
         "method": name,
         "seeds": list(train_config.seeds),
         "config": dataclasses.asdict(config),
         "device": str(device),
         "torch": torch.__version__,
-        "train_seconds": seconds,
+        "train_seconds": {f"seed_{run.seed}": run.seconds for run in runs},
+    }
+    training_metrics = {
+        f"seed_{run.seed}": run.training_metrics for run in runs if run.training_metrics
     }
     if training_metrics:
         manifest["training_metrics"] = training_metrics
@@ -96,13 +111,87 @@ def train_method(
         manifest["world_size"] = ranks.world_size
     if ranks.is_main:
         write_json(models_dir / MANIFEST_FILE, manifest)
+        info = load_dataset_info(prepared_dir)
         plots.training_curves(
-            histories,
+            {run.seed: run.history for run in runs},
             plots_dir / "curves.png",
-            f"{name} on {data.info.name}, {data.info.labels_per_class} labels/class",
+            f"{name} on {info.name}, {info.labels_per_class} labels/class",
         )
     barrier(ranks)
     return manifest
+
+
+@dataclass(frozen=True)
+class SeedJob:
+    """A train stage's settings, as a worker process needs them."""
+
+    name: str
+    method_values: dict[str, Any]
+    train_config: TrainConfig
+    prepared_dir: Path
+    inputs_dir: Path
+    models_dir: Path
+    plots_dir: Path
+
+
+def seed_processes(train_config: TrainConfig, device: torch.device, ranks: Ranks) -> int:
+    """How many seeds train at once: several only on the CPU, in one process per seed."""
+    if device.type != "cpu" or ranks.is_distributed:
+        return 1
+    return max(1, min(train_config.seed_processes, len(train_config.seeds)))
+
+
+def threads_per_process(train_config: TrainConfig, processes: int) -> int:
+    """``train.num_threads``; with 0, PyTorch's default for one process (returned as 0), or its
+    threads shared out among several (at least 1 each)."""
+    if train_config.num_threads or processes == 1:
+        return train_config.num_threads
+    return max(1, torch.get_num_threads() // processes)
+
+
+def train_seed(
+    job: SeedJob, seed: int, data: TrainData, device: torch.device, ranks: Ranks = SINGLE_PROCESS
+) -> SeedRun:
+    """Fit one seed; rank 0 writes its model, figures and history."""
+    config = method_config(job.name, job.method_values)
+    method = create_method(job.name, job.method_values, data.info)
+    history = method.fit(
+        data, run_context(job.name, config, job.train_config, data, seed, device, ranks)
+    )
+    run = SeedRun(seed, history, method.seconds_so_far(), dict(method.training_metrics))
+    if ranks.is_main:
+        method.save(seed_directory(job.models_dir, seed))
+        method.write_figures(job.plots_dir, seed)
+        write_history(history, job.plots_dir, seed)
+        print(f"{job.name} seed {seed}: trained in {run.seconds:.1f} s on {device}", flush=True)
+    return run
+
+
+def _train_in_workers(job: SeedJob, processes: int) -> list[SeedRun]:
+    """Every seed in a fresh process (spawned: no thread pool inherited from this one), up to
+    ``processes`` at a time. Each process sets its thread count before any work, so a seed's
+    numbers are those of a one-process run with the same ``train.num_threads``."""
+    threads = threads_per_process(job.train_config, processes)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        futures = [
+            pool.submit(_train_seed_in_worker, job, seed, threads)
+            for seed in job.train_config.seeds
+        ]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _train_seed_in_worker(job: SeedJob, seed: int, threads: int) -> SeedRun:
+    configure_threads(threads)
+    device = torch.device("cpu")
+    configure_backends(device, job.train_config.deterministic)
+    data = with_pipeline_inputs(job.name, load_train_data(job.prepared_dir), job.inputs_dir, device)
+    return train_seed(job, seed, data, device)
 
 
 def with_pipeline_inputs(

@@ -201,8 +201,11 @@ class CGANAugmentation(TorchMethod):
         self.optimizer_step(self.classifier_name, loss)
         return {"classifier_loss": loss.detach(), "generated_loss": generated_loss.detach()}
 
-    def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
+    def prepare(self, data: TrainData, run: RunContext) -> None:
         self.generated = None
+        super().prepare(data, run)
+
+    def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
         history = super().fit(data, run)
         if data.feature_network is not None:
             self.training_metrics["generator_fd_resnet20"] = frechet_distance_resnet20(

@@ -24,11 +24,11 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
-from medssl.data.prepared import TrainData
 from medssl.methods.fixmatch.strong_augment import StrongAugmentation
-from medssl.methods.loop import EpochSampler, TorchMethod, images_to_float
+from medssl.methods.loop import images_to_float
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
+from medssl.methods.shared.unlabelled_ratio import LabelledAndUnlabelledBatches
 from medssl.models.cnn import PlabCNN
 
 
@@ -69,7 +69,7 @@ def decayed_and_plain_parameters(network: nn.Module) -> list[dict]:
 
 
 @register("fixmatch")
-class FixMatch(TorchMethod):
+class FixMatch(LabelledAndUnlabelledBatches):
     config_class = FixMatchConfig
     classifier_name = "ema"
     # Averaging batch-norm running statistics alongside the weights gives statistics that do not
@@ -78,13 +78,16 @@ class FixMatch(TorchMethod):
     # from real training images before every validation instead (80.1 %), as for the GANs.
     batch_norm_from_real_images = True
 
+    def __init__(self, config: FixMatchConfig, info: object) -> None:
+        super().__init__(config, info)
+        self.strong = StrongAugmentation(info.channels, config.strong_ops, config.cutout_area)
+
     def build_networks(self) -> dict[str, nn.Module]:
         info, config = self.info, self.config
         student = PlabCNN(info.channels, info.num_classes, info.image_size, config.dropout)
         ema = AveragedModel(
             student, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
         )
-        self.strong = StrongAugmentation(info.channels, config.strong_ops, config.cutout_area)
         return {"student": student, "ema": ema}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -96,19 +99,6 @@ class FixMatch(TorchMethod):
             weight_decay=self.config.weight_decay,
         )
         return {"student": optimizer}
-
-    def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
-        samplers = super().build_samplers(data, seed)
-        pool = data.unlabelled_x if len(data.unlabelled_x) else data.labelled_x
-        samplers["unlabelled"] = EpochSampler(
-            pool,
-            None,
-            self.config.batch_size * self.config.unlabelled_ratio,
-            seed + 1,
-            self.device,
-            ranks=self.ranks,
-        )
-        return samplers
 
     def weak(self, images: torch.Tensor) -> torch.Tensor:
         shift = round(self.config.shift_fraction * self.info.image_size)

@@ -32,10 +32,10 @@ from medssl.core.config import (
     PositiveFloat,
     PositiveInt,
 )
-from medssl.data.prepared import TrainData
-from medssl.methods.loop import EpochSampler, TorchMethod
+from medssl.core.errors import ConfigError
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
+from medssl.methods.shared.unlabelled_ratio import LabelledAndUnlabelledBatches
 from medssl.models.cnn import PlabCNN
 
 
@@ -76,9 +76,18 @@ def gaussian_rampdown(step: int, iterations: int, length: int) -> float:
 
 
 @register("mean_teacher")
-class MeanTeacher(TorchMethod):
+class MeanTeacher(LabelledAndUnlabelledBatches):
     config_class = MeanTeacherConfig
     classifier_name = "teacher"
+
+    def __init__(self, config: MeanTeacherConfig, info: object) -> None:
+        super().__init__(config, info)
+        if config.rampup_fraction + config.rampdown_fraction > 1:
+            raise ConfigError(
+                "methods.mean_teacher: rampup_fraction + rampdown_fraction is "
+                f"{config.rampup_fraction + config.rampdown_fraction:g}; the ramps must fit in "
+                "one run (at most 1)"
+            )
 
     def build_networks(self) -> dict[str, nn.Module]:
         info, config = self.info, self.config
@@ -95,19 +104,6 @@ class MeanTeacher(TorchMethod):
             betas=(self.config.adam_beta1, self.config.adam_beta2),
         )
         return {"student": optimizer}
-
-    def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
-        samplers = super().build_samplers(data, seed)
-        pool = data.unlabelled_x if len(data.unlabelled_x) else data.labelled_x
-        samplers["unlabelled"] = EpochSampler(
-            pool,
-            None,
-            self.config.batch_size * self.config.unlabelled_ratio,
-            seed + 1,
-            self.device,
-            ranks=self.ranks,
-        )
-        return samplers
 
     def view(self, images: torch.Tensor) -> torch.Tensor:
         """One random view: shift, flip, Gaussian noise."""

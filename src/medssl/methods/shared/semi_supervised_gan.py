@@ -46,6 +46,10 @@ SAMPLE_GRID_SIZE = 64
 WEIGHT_NORM_INIT_IMAGES = 500  # Salimans et al. initialise from one batch of 500 real images
 
 
+def has_batch_norm(network: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())
+
+
 @dataclass(frozen=True)
 class SemiSupervisedGANConfig:
     iterations: PositiveInt
@@ -190,14 +194,34 @@ class SemiSupervisedGAN(TorchMethod):
             **{k: v.detach() for k, v in terms.items()},
         }
 
+    def features_in_one_pass(self, discriminator: nn.Module) -> bool:
+        return has_batch_norm(discriminator)
+
     def _feature_matching_step(
         self, discriminator: nn.Module, generated: torch.Tensor, real_images: torch.Tensor
     ) -> torch.Tensor:
-        features = discriminator.features(torch.cat([real_images, generated]))
-        real_features, generated_features = features.split([len(real_images), len(generated)])
-        g_loss = feature_matching_loss(real_features.detach(), generated_features)
+        g_loss = feature_matching_loss(
+            *self.matched_features(discriminator, real_images, generated)
+        )
         self.optimizer_step("generator", g_loss)
         return g_loss
+
+    def matched_features(
+        self, discriminator: nn.Module, real_images: torch.Tensor, generated: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(real features, constants of the loss; generated features, with their graph)."""
+        if self.features_in_one_pass(discriminator):
+            # Batch norm ties each row's features to the whole batch, so the real and generated
+            # images must share one pass, as in the discriminator's step; autograd then also
+            # backpropagates through the real rows, for nothing.
+            features = discriminator.features(torch.cat([real_images, generated]))
+            real_features, generated_features = features.split([len(real_images), len(generated)])
+            return real_features.detach(), generated_features
+        # Rows are independent: the real features need no graph (Salimans et al.'s code computes
+        # them in a pass of their own too).
+        with torch.no_grad():
+            real_features = discriminator.features(real_images)
+        return real_features, discriminator.features(generated)
 
     @torch.no_grad()
     def write_figures(self, directory: Path, seed: int) -> None:

@@ -45,7 +45,7 @@ from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, Positi
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
-from medssl.methods.loop import EpochSampler, TorchMethod
+from medssl.methods.loop import EpochSampler, TorchMethod, unlabelled_pool
 from medssl.methods.registry import register
 from medssl.methods.shared.generation_quality import frechet_distance_resnet20
 from medssl.methods.shared.losses import discriminator_loss, generator_loss
@@ -140,17 +140,18 @@ class UCGAN(TorchMethod):
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
         self.seed = seed
         samplers = super().build_samplers(data, seed)
-        samplers["unlabelled"] = self.sampler(
-            data.unlabelled_x if len(data.unlabelled_x) else data.labelled_x, None, seed + 1
-        )
+        samplers["unlabelled"] = self.sampler(unlabelled_pool(data), None, seed + 1)
         return samplers
 
-    def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
+    def prepare(self, data: TrainData, run: RunContext) -> None:
         if data.feature_network is None and self.config.eta:
             raise ConfigError(
                 "ucgan's style loss needs the features stage's ResNet-20 (--features-model)"
             )
         self.loss_network = data.feature_network
+        super().prepare(data, run)
+
+    def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
         history = super().fit(data, run)
         if data.feature_network is not None:
             self.training_metrics["generator_fd_resnet20"] = frechet_distance_resnet20(
