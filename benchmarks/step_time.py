@@ -92,11 +92,12 @@ def frozen_feature_network() -> torch.nn.Module:
 def variant_settings(method: TorchMethod, variant: str) -> Iterator[str]:
     """Yields the autocast mode of ``variant`` with the method switched to it."""
     if variant == "joint_features":
-        method.features_in_one_pass = lambda discriminator: True  # type: ignore[attr-defined]
+        own = method.features_in_one_pass  # type: ignore[attr-defined]
+        method.features_in_one_pass = True  # type: ignore[attr-defined]
         try:
             yield "none"
         finally:
-            del method.features_in_one_pass  # type: ignore[attr-defined]
+            method.features_in_one_pass = own  # type: ignore[attr-defined]
     else:
         yield "bf16" if variant == "bf16" else "none"
 

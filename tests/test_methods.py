@@ -197,7 +197,7 @@ def test_a_gradient_free_real_pass_gives_the_joint_passs_generator_gradients(tmp
     )
     method.fit(data, cpu_run())
     discriminator, generator = method.networks["discriminator"], method.networks["generator"]
-    assert not method.features_in_one_pass(discriminator)
+    assert not method.features_in_one_pass
     for module in discriminator.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -205,7 +205,7 @@ def test_a_gradient_free_real_pass_gives_the_joint_passs_generator_gradients(tmp
     noise = method.noise(8)
     gradients = []
     for one_pass in (True, False):
-        method.features_in_one_pass = lambda _, one_pass=one_pass: one_pass
+        method.features_in_one_pass = one_pass
         generator.zero_grad(set_to_none=True)
         real_features, generated_features = method.matched_features(
             discriminator, real, generator(noise)
@@ -213,5 +213,8 @@ def test_a_gradient_free_real_pass_gives_the_joint_passs_generator_gradients(tmp
         assert not real_features.requires_grad
         (generated_features.mean(0) - real_features.mean(0)).square().sum().backward()
         gradients.append([p.grad.clone() for p in generator.parameters()])
+    # fp32 convolutions over batches of 16 and of 8 sum in different orders: equal up to rounding,
+    # which is relative to the largest gradients (some tensors' true gradient is about 0).
+    scale = max(float(g.abs().max()) for g in gradients[0])
     for joint, separate in zip(*gradients, strict=True):
-        torch.testing.assert_close(separate, joint, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(separate, joint, rtol=1e-4, atol=1e-5 * scale)

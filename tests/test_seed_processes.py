@@ -13,6 +13,14 @@ from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import threads_per_process, train_method
 
 
+@pytest.fixture(autouse=True)
+def _threads_restored():
+    """train_method sets this process's thread count; later tests keep the suite's."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def prepared(synthetic_raw, tmp_path: Path) -> Path:
     split = split_config(labels_per_class=10)

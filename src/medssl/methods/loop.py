@@ -254,13 +254,17 @@ def batch_norm_images(data: TrainData, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([data.labelled_x, pool])).to(device)
 
 
+def batch_norm_layers(network: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
 @torch.no_grad()
 def recompute_batch_norm_statistics(
     network: nn.Module, images: torch.Tensor, batch_size: int
 ) -> None:
     """Replace every batch-norm layer's running mean and variance by their average over ``images``
     (uint8), seen as at evaluation otherwise: dropout and input noise off."""
-    layers = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    layers = batch_norm_layers(network)
     if not layers:
         return
     network.eval()

@@ -153,10 +153,9 @@ def train_seed(
     job: SeedJob, seed: int, data: TrainData, device: torch.device, ranks: Ranks = SINGLE_PROCESS
 ) -> SeedRun:
     """Fit one seed; rank 0 writes its model, figures and history."""
-    config = method_config(job.name, job.method_values)
     method = create_method(job.name, job.method_values, data.info)
     history = method.fit(
-        data, run_context(job.name, config, job.train_config, data, seed, device, ranks)
+        data, run_context(job.name, method.config, job.train_config, data, seed, device, ranks)
     )
     run = SeedRun(seed, history, method.seconds_so_far(), dict(method.training_metrics))
     if ranks.is_main:

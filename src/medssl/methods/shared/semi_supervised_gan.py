@@ -30,7 +30,13 @@ from medssl.core import plots
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
-from medssl.methods.loop import Batch, EpochSampler, TorchMethod, images_to_float
+from medssl.methods.loop import (
+    Batch,
+    EpochSampler,
+    TorchMethod,
+    batch_norm_layers,
+    images_to_float,
+)
 from medssl.methods.shared.losses import (
     feature_matching_loss,
     generated_fake_loss,
@@ -44,10 +50,6 @@ from medssl.models.weight_norm_init import initialise_weight_norm_from_data
 NETWORKS = ("plab_cnn", "salimans_mlp")
 SAMPLE_GRID_SIZE = 64
 WEIGHT_NORM_INIT_IMAGES = 500  # Salimans et al. initialise from one batch of 500 real images
-
-
-def has_batch_norm(network: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class SemiSupervisedGAN(TorchMethod):
 
     classifier_name = "ema"
     batch_norm_from_real_images = True
+    features_in_one_pass = True  # set from the discriminator before training
 
     def build_networks(self) -> dict[str, nn.Module]:
         if self.config.network not in NETWORKS:
@@ -125,6 +128,9 @@ class SemiSupervisedGAN(TorchMethod):
     def initialise_from_data(self, data: TrainData) -> None:
         images = torch.from_numpy(data.unlabelled_x[:WEIGHT_NORM_INIT_IMAGES]).to(self.device)
         discriminator = self.networks["discriminator"]
+        # Batch norm ties each row's features to the whole batch, so the generator's step must
+        # then pass real and generated images together, as the discriminator's step does.
+        self.features_in_one_pass = bool(batch_norm_layers(discriminator))
         initialise_weight_norm_from_data(
             discriminator,
             images_to_float(images),
@@ -194,9 +200,6 @@ class SemiSupervisedGAN(TorchMethod):
             **{k: v.detach() for k, v in terms.items()},
         }
 
-    def features_in_one_pass(self, discriminator: nn.Module) -> bool:
-        return has_batch_norm(discriminator)
-
     def _feature_matching_step(
         self, discriminator: nn.Module, generated: torch.Tensor, real_images: torch.Tensor
     ) -> torch.Tensor:
@@ -210,10 +213,8 @@ class SemiSupervisedGAN(TorchMethod):
         self, discriminator: nn.Module, real_images: torch.Tensor, generated: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(real features, constants of the loss; generated features, with their graph)."""
-        if self.features_in_one_pass(discriminator):
-            # Batch norm ties each row's features to the whole batch, so the real and generated
-            # images must share one pass, as in the discriminator's step; autograd then also
-            # backpropagates through the real rows, for nothing.
+        if self.features_in_one_pass:
+            # Autograd then also backpropagates through the real rows, for nothing.
             features = discriminator.features(torch.cat([real_images, generated]))
             real_features, generated_features = features.split([len(real_images), len(generated)])
             return real_features.detach(), generated_features
