@@ -3,6 +3,7 @@ features network."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +120,29 @@ def test_plabgan_uses_only_confident_pseudo_labels(synthetic_train_data):
     np.testing.assert_array_equal(labels, synthetic_train_data.pseudo_labels.labels)
     np.testing.assert_array_equal(weights, np.where(confident, 0.5, 0.0))
     assert 0 < confident.sum() < len(confident)
+
+
+def test_an_all_labelled_budget_leaves_an_empty_pool_that_every_cluster_step_accepts(
+    synthetic_train_data,
+):
+    """labels_per_class -1: every training image is labelled, so the pool is empty."""
+    extractor = FeatureExtractor(
+        config_from_params(FeaturesConfig, "features"), synthetic_train_data.info
+    )
+    extractor.prepare(synthetic_train_data, cpu_run())
+    empty_images = synthetic_train_data.labelled_x[:0]
+    assert extractor.embed(empty_images).shape == (0, 64)
+    labelled = extractor.embed(synthetic_train_data.labelled_x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no mean of an empty slice
+        pseudo, _ = assign_pseudo_labels(
+            labelled,
+            synthetic_train_data.labelled_y,
+            extractor.embed(empty_images),
+            extractor.feature_weights(),
+            synthetic_train_data.info.num_classes,
+            config_from_params(ClusterConfig, "cluster"),
+        )
+        report = pseudo_label_report(pseudo, np.zeros(0, dtype=np.int64), ("a", "b", "c"))
+    assert len(pseudo.labels) == 0 and report["images"] == 0
+    assert np.isnan(report["pseudo_label_accuracy"])

@@ -231,6 +231,15 @@ def distance_distribution_figure(
     save_figure(figure, path)
 
 
+def note_figure(path: Path, title: str, note: str) -> None:
+    """A figure that says why there is nothing to draw (an output the pipeline still expects)."""
+    figure, axis = plt.subplots(figsize=(5.2, 1.6))
+    axis.axis("off")
+    axis.text(0.5, 0.5, note, ha="center", va="center", wrap=True)
+    axis.set_title(title)
+    save_figure(figure, path)
+
+
 def _two_dimensional(points: np.ndarray) -> np.ndarray:
     """The first two principal components (the points themselves when they already are 2-D)."""
     if points.shape[1] <= 2:

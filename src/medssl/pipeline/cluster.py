@@ -123,6 +123,9 @@ def make_pseudo_labels(
         config,
     )
     write_pseudo_labels(out_dir / PSEUDO_LABELS_FILE, pseudo_labels)
+    if not len(pseudo_labels.labels):
+        print("pseudo-labels: none, every training image is labelled")
+        return
     shares = np.bincount(pseudo_labels.labels, minlength=info.num_classes) / len(
         pseudo_labels.labels
     )

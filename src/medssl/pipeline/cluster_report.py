@@ -24,6 +24,7 @@ from medssl.data.prepared import (
 )
 
 MAX_SCATTER_POINTS = 3000
+CLUSTER_FIGURES = ("embedding.png", "distance_to_centre.png")
 
 
 def pseudo_label_report(
@@ -41,17 +42,17 @@ def pseudo_label_report(
     )
     correct = guess == truth
     report: dict[str, object] = {
-        "pseudo_label_accuracy": float(correct.mean()),
+        "pseudo_label_accuracy": _share(correct),
         "images": int(known.sum()),
         "per_class_accuracy": {
             name: float(correct[truth == k].mean()) if (truth == k).any() else None
             for k, name in enumerate(label_names)
         },
-        "predicted_share": {name: float((guess == k).mean()) for k, name in enumerate(label_names)},
+        "predicted_share": {name: _share(guess == k) for k, name in enumerate(label_names)},
     }
     report["at_confidence"] = {
         f"{threshold:g}": {
-            "coverage": float((confidence >= threshold).mean()),
+            "coverage": _share(confidence >= threshold),
             "accuracy": float(correct[confidence >= threshold].mean())
             if (confidence >= threshold).any()
             else None,
@@ -59,6 +60,11 @@ def pseudo_label_report(
         for threshold in thresholds
     }
     return report
+
+
+def _share(mask: np.ndarray) -> float:
+    """The fraction of True; undefined (NaN, written as null) for an empty pool."""
+    return float(mask.mean()) if mask.size else float("nan")
 
 
 def evaluate_pseudo_labels(
@@ -80,14 +86,19 @@ def evaluate_pseudo_labels(
         "split_seed": info.split_seed,
         **pseudo_label_report(pseudo_labels, hidden, info.label_names),
     }
+    features = read_npz(existing_file(features_path, "features"))
+    if len(hidden):
+        _write_cluster_plots(info, features, pseudo_labels, hidden, plots_dir)
+        summary = (
+            f"pseudo-label accuracy {report['pseudo_label_accuracy']:.3f} over "
+            f"{report['images']} unlabelled images"
+        )
+    else:
+        summary = "no unlabelled pool: every training image is labelled"
+        for figure in CLUSTER_FIGURES:
+            plots.note_figure(plots_dir / figure, info.name, summary)
     write_json(metrics_path, report)
-    _write_cluster_plots(
-        info, read_npz(existing_file(features_path, "features")), pseudo_labels, hidden, plots_dir
-    )
-    print(
-        f"pseudo-label accuracy {report['pseudo_label_accuracy']:.3f} over {report['images']} "
-        "unlabelled images"
-    )
+    print(summary)
     return report
 
 
@@ -108,13 +119,13 @@ def _write_cluster_plots(
         pseudo_labels.labels[rows],
         hidden[rows],
         info.label_names,
-        plots_dir / "embedding.png",
+        plots_dir / CLUSTER_FIGURES[0],
         f"unlabelled pool in ResNet-20 feature space, {title}",
     )
     known = hidden >= 0
     plots.distance_distribution_figure(
         pseudo_labels.distance[known],
         (pseudo_labels.labels == hidden)[known],
-        plots_dir / "distance_to_centre.png",
+        plots_dir / CLUSTER_FIGURES[1],
         title,
     )

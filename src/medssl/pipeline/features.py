@@ -134,7 +134,8 @@ class FeatureExtractor(LabelledCrossEntropyMethod):
                     torch.from_numpy(images[start : start + batch_size]).to(self.device)
                 )
             )
-            for start in range(0, len(images), batch_size)
+            # one (empty) batch when every training image is labelled and the pool is empty
+            for start in range(0, max(len(images), 1), batch_size)
         ]
         return torch.cat(parts).double().cpu().numpy()
 
