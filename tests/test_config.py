@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, params_section
 from medssl.core.config import build_config, load_params, section
 from medssl.core.errors import ConfigError
 from medssl.data.fundus import FundusConfig
@@ -199,3 +199,14 @@ def test_broken_yaml_is_one_line_with_its_position(tmp_path):
     broken.write_text("train:\n  seeds: [0, 1\n  device: auto\n")
     with pytest.raises(ConfigError, match=r"params.yaml: .* at line \d+, column \d+$"):
         load_params(broken)
+
+
+def test_a_method_section_may_set_its_own_precision_over_the_train_default():
+    from medssl.pipeline.train import with_loop_overrides
+
+    train = build_config(TrainConfig, params_section("train", autocast="none"), "train")
+    values = params_section("methods.ssgan", autocast="bf16")
+    assert with_loop_overrides("ssgan", values, train).autocast == "bf16"
+    assert method_config("ssgan", values) == method_config("ssgan", params_section("methods.ssgan"))
+    plain = params_section("methods.ssgan")
+    assert with_loop_overrides("ssgan", plain, train) == train  # unset: params.train decides

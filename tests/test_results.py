@@ -378,3 +378,33 @@ def test_metrics_carried_by_a_later_commit_keep_the_params_of_the_run():
     )
     (row,) = rows_from_exp_show(exp_show, git)
     assert row.commit == "d" * 10 and json.loads(row.params)["alpha"] == 0.1
+
+
+def test_the_patch_table_pools_the_image_and_localisation_numbers_beside_the_paper(
+    tmp_path: Path,
+):
+    def patch_run(method: str, draw: int, image_auc: float, budget: int = 5) -> LedgerRow:
+        extras = {"image_auc": image_auc, "image_accuracy": 0.8, "localisation_auc": 0.7}
+        return _run(
+            method,
+            draw,
+            0,
+            0.9,
+            dataset="idrid",
+            image_size=32,
+            labels_per_class=budget,
+            val_labels_per_class=budget,
+            extras=json.dumps(extras),
+        )
+
+    rows = [patch_run("patch_ssgan", d, auc) for d, auc in enumerate([0.8, 0.9, 1.0])]
+    rows.append(patch_run("patch_convnet", 0, 0.6, budget=-1))
+    current = Provenance({m: frozenset({"a" * 10}) for m in ("patch_ssgan", "patch_convnet")})
+    page = results_page(rows, {}, current, tmp_path, "f")
+    # 5 labelled images per class of 2 are the paper's 10 / 149 column; -1 its 149 / 149.
+    assert (
+        "| 10 | patch_ssgan | 0.900 ± 0.000 (d=3, n=3) | 0.900 ± 0.100 (d=3, n=3) | "
+        "80.0 ± 0.0 (d=3, n=3) | 0.700 ± 0.000 (d=3, n=3) | 0.758 ± 0.027 | 0.845 ± 0.115 |"
+    ) in page
+    assert page.index("| 10 | patch_ssgan |") < page.index("| all | patch_convnet |")
+    assert "| all | patch_convnet | 0.900 ± 0.000 (d=1, n=1) | 0.600 ± 0.000" in page

@@ -61,6 +61,11 @@ def _train_argv(params: Path, tmp_path: Path, models: Path | None = None) -> lis
         ("train", {"checkpoint_every": 0}, "train.checkpoint_every: 0 is out of range"),
         ("train", {"selection_metric": "acc"}, "train.selection_metric: 'acc' is not known"),
         ("train", {"autocast": "fp16"}, "train.autocast: 'fp16' is not known"),
+        (
+            "methods.supervised_cnn",
+            {"autocast": "fp16"},
+            "methods.supervised_cnn.autocast: 'fp16' is not known; allowed: none, bf16",
+        ),
         ("train", {"device": "cuda:99"}, "train.device is 'cuda:99' but"),
     ],
 )
@@ -71,6 +76,15 @@ def test_bad_train_params_fail_in_one_line_before_anything_is_written(
     error = _one_line_failure(capsys, "train", _train_argv(params, tmp_path))
     assert message in error
     assert not (tmp_path / "models").exists() and not (tmp_path / "plots").exists()
+
+
+def test_a_precision_for_a_method_off_the_step_loop_is_refused(capsys, tmp_path: Path):
+    params = _params(tmp_path, "methods.pca_svm", autocast="bf16")
+    argv = _train_argv(params, tmp_path)
+    argv[argv.index("supervised_cnn")] = "pca_svm"
+    error = _one_line_failure(capsys, "train", argv)
+    assert "methods.pca_svm.autocast: pca_svm does not train on the step loop" in error
+    assert not (tmp_path / "models").exists()
 
 
 def test_broken_yaml_fails_in_one_line_with_its_position(capsys, tmp_path: Path):

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from medssl.core.config import build_config
+from medssl.core.config import OneOf, build_config
+from medssl.core.device import AUTOCAST_MODES
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import DatasetInfo
 from medssl.methods.base import Method
@@ -77,8 +78,22 @@ def method_class(name: str) -> type[Method]:
     return _METHODS[name]
 
 
+# Loop settings of params.train that a step-loop method's section may set for itself (a precision
+# measured for that method), with their allowed values; the method's own config never sees them.
+LOOP_KEYS = {"autocast": OneOf(*AUTOCAST_MODES)}
+
+
+def loop_overrides(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The loop settings ``methods.<name>`` sets for itself, checked; {} when it sets none."""
+    given = {key: values[key] for key in LOOP_KEYS if key in values}
+    for key, value in given.items():
+        LOOP_KEYS[key].check(value, f"methods.{name}.{key}")
+    return given
+
+
 def method_config(name: str, values: Mapping[str, Any]) -> Any:
-    return build_config(method_class(name).config_class, values, f"methods.{name}")
+    own = {key: value for key, value in values.items() if key not in LOOP_KEYS}
+    return build_config(method_class(name).config_class, own, f"methods.{name}")
 
 
 def create_method(name: str, values: Mapping[str, Any], info: DatasetInfo) -> Method:

@@ -34,7 +34,7 @@ from medssl.data.prepared import (
 )
 from medssl.methods.base import HistoryRow
 from medssl.methods.loop import TorchMethod
-from medssl.methods.registry import create_method, method_class, method_config
+from medssl.methods.registry import create_method, loop_overrides, method_class, method_config
 from medssl.models.resnet20 import ResNet20
 from medssl.pipeline.runs import (
     MANIFEST_FILE,
@@ -82,6 +82,7 @@ def train_method(
             "run its train stage as one process"
         )
     config = method_config(name, method_values)
+    train_config = with_loop_overrides(name, method_values, train_config)
     ensure_writable(models_dir, plots_dir, Path(train_config.checkpoint_dir) / name)
     job = SeedJob(
         name, dict(method_values), train_config, prepared_dir, inputs_dir, models_dir, plots_dir
@@ -98,6 +99,7 @@ def train_method(
         "method": name,
         "seeds": list(train_config.seeds),
         "config": dataclasses.asdict(config),
+        "autocast": train_config.autocast,
         "device": str(device),
         "torch": torch.__version__,
         "train_seconds": {f"seed_{run.seed}": run.seconds for run in runs},
@@ -119,6 +121,19 @@ def train_method(
         )
     barrier(ranks)
     return manifest
+
+
+def with_loop_overrides(
+    name: str, method_values: Mapping[str, Any], train_config: TrainConfig
+) -> TrainConfig:
+    """``params.train`` with the loop settings the method's own section sets (its precision)."""
+    overrides = loop_overrides(name, method_values)
+    if overrides and not issubclass(method_class(name), TorchMethod):
+        raise ConfigError(
+            f"methods.{name}.{next(iter(overrides))}: {name} does not train on the step loop; "
+            "remove the key"
+        )
+    return dataclasses.replace(train_config, **overrides)
 
 
 @dataclass(frozen=True)
