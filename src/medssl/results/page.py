@@ -800,10 +800,12 @@ def patch_markdown(
     lines = [
         "## Patch SSL-GAN: IDRiD fundus photographs (the retinopathy paper's Tables 1 and 2)",
         "",
-        "Test images, mean ± std over labelled draws (d) of n runs; AUCs as fractions, accuracy in "
-        "%. Patch AUC is the "
-        "row's test AUC; an image's score is the sum of its patches' probabilities. Localisation "
-        "AUC: the pixel AUC of the patch heatmaps against the lesion maps. The paper's columns "
+        "Test images, mean ± std over labelled draws (d; over the training seeds where there is "
+        "one draw), n runs; AUCs as fractions, accuracy in %. Patch AUC is the row's test AUC; "
+        "an image's score is the sum of its patches' probabilities. Localisation "
+        "AUC: the pixel AUC of the patch heatmaps against the lesion maps. Checkpoints and the "
+        "image threshold are chosen on the whole validation split of images, as in the paper "
+        "(its 50 validation images). The paper's columns "
         "are its 5 draws out of 149 training images; this mirror has fewer (see "
         "[patch_ssgan](methods/patch_ssgan.md) for the scale and every deviation).",
         "",

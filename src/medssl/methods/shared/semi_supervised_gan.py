@@ -36,6 +36,7 @@ from medssl.methods.loop import (
     TorchMethod,
     batch_norm_layers,
     images_to_float,
+    unlabelled_pool,
 )
 from medssl.methods.shared.losses import (
     feature_matching_loss,
@@ -116,17 +117,18 @@ class SemiSupervisedGAN(TorchMethod):
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
         samplers = super().build_samplers(data, seed)
         labels, weights = self.unlabelled_targets(data)
+        if not len(data.unlabelled_x) and labels is not None:
+            # No pool to pseudo-label: the labelled images, already in the labelled term, stand in
+            # as the real data of the unsupervised terms, with no weight in the labelled one.
+            labels, weights = data.labelled_y, np.zeros(len(data.labelled_y))
         # With every training image labelled there is no pool: the labelled images are the real data
         # of the unsupervised terms then, as in Salimans et al., whose unlabelled set is the whole
         # train set.
-        pool = (
-            data.unlabelled_x if len(data.unlabelled_x) or labels is not None else data.labelled_x
-        )
-        samplers["unlabelled"] = self.sampler(pool, labels, seed + 1, weights)
+        samplers["unlabelled"] = self.sampler(unlabelled_pool(data), labels, seed + 1, weights)
         return samplers
 
     def initialise_from_data(self, data: TrainData) -> None:
-        images = torch.from_numpy(data.unlabelled_x[:WEIGHT_NORM_INIT_IMAGES]).to(self.device)
+        images = torch.from_numpy(unlabelled_pool(data)[:WEIGHT_NORM_INIT_IMAGES]).to(self.device)
         discriminator = self.networks["discriminator"]
         # Batch norm ties each row's features to the whole batch, so the generator's step must
         # then pass real and generated images together, as the discriminator's step does.
