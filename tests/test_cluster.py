@@ -146,3 +146,10 @@ def test_an_all_labelled_budget_leaves_an_empty_pool_that_every_cluster_step_acc
         report = pseudo_label_report(pseudo, np.zeros(0, dtype=np.int64), ("a", "b", "c"))
     assert len(pseudo.labels) == 0 and report["images"] == 0
     assert np.isnan(report["pseudo_label_accuracy"])
+
+
+def test_the_report_says_there_are_no_pseudo_labels_when_every_image_is_labelled():
+    from medssl.pipeline.report import pseudo_label_markdown
+
+    empty = {"images": 0, "pseudo_label_accuracy": None, "per_class_accuracy": {"a": None}}
+    assert "none, every training image is labelled" in pseudo_label_markdown(empty)

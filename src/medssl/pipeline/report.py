@@ -71,6 +71,8 @@ def summary_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def pseudo_label_markdown(cluster: Mapping[str, Any]) -> str:
+    if not cluster["images"]:
+        return "\nPseudo-labels: none, every training image is labelled.\n"
     per_class = ", ".join(
         f"{name} {100 * value:.1f}"
         for name, value in cluster["per_class_accuracy"].items()
