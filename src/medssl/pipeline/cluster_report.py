@@ -86,8 +86,8 @@ def evaluate_pseudo_labels(
         "split_seed": info.split_seed,
         **pseudo_label_report(pseudo_labels, hidden, info.label_names),
     }
-    features = read_npz(existing_file(features_path, "features"))
     if len(hidden):
+        features = read_npz(existing_file(features_path, "features"))
         _write_cluster_plots(info, features, pseudo_labels, hidden, plots_dir)
         summary = (
             f"pseudo-label accuracy {report['pseudo_label_accuracy']:.3f} over "

@@ -739,10 +739,11 @@ def _fraction(extras: Mapping[str, Mapping[str, float]], key: str) -> str:
 
 PATCH_DATASET = "idrid"
 PATCH_CLASSES = 2  # healthy and retinopathy: labels_per_class labelled images of each
+# (extras key, column, how it is formatted)
 PATCH_EXTRAS = (
-    ("image_auc", "image AUC"),
-    ("image_accuracy", "image accuracy"),
-    ("localisation_auc", "localisation AUC"),
+    ("image_auc", "image AUC", "auc"),
+    ("image_accuracy", "image accuracy", "accuracy"),
+    ("localisation_auc", "localisation AUC", "auc"),
 )
 ALL_LABELLED = "all"
 # The paper's Tables 1 (patch AUC) and 2 (image AUC), mean ± std over 5 labelled draws, by labelled
@@ -810,17 +811,17 @@ def patch_markdown(
         "[patch_ssgan](methods/patch_ssgan.md) for the scale and every deviation).",
         "",
         "| labelled images | method | patch AUC | "
-        + " | ".join(label for _, label in PATCH_EXTRAS)
+        + " | ".join(label for _, label, _ in PATCH_EXTRAS)
         + " | paper patch AUC | paper image AUC |",
-        "|" + "---|" * (4 + len(PATCH_EXTRAS) + 1),
+        "|" + "---|" * (3 + len(PATCH_EXTRAS) + 2),
     ]
     for (budget, label), runs in sorted(
         cells.items(), key=lambda item: (item[0][0] < 0, item[0][0], item[0][1])
     ):
         images, method = labelled_images(budget), runs[0].method
         scores = [_cell_text(_cell(runs, "auc", provenance), "auc")] + [
-            _cell_text(_pooled_cell(runs, _extra(key), provenance), key.split("_")[-1])
-            for key, _ in PATCH_EXTRAS
+            _cell_text(_pooled_cell(runs, _extra(key), provenance), kind)
+            for key, _, kind in PATCH_EXTRAS
         ]
         lines.append(
             f"| {images} | {label} | "

@@ -118,12 +118,10 @@ class SemiSupervisedGAN(TorchMethod):
         samplers = super().build_samplers(data, seed)
         labels, weights = self.unlabelled_targets(data)
         if not len(data.unlabelled_x) and labels is not None:
-            # No pool to pseudo-label: the labelled images, already in the labelled term, stand in
-            # as the real data of the unsupervised terms, with no weight in the labelled one.
+            # No pool to pseudo-label: the labelled images are already in the labelled term.
             labels, weights = data.labelled_y, np.zeros(len(data.labelled_y))
-        # With every training image labelled there is no pool: the labelled images are the real data
-        # of the unsupervised terms then, as in Salimans et al., whose unlabelled set is the whole
-        # train set.
+        # With every training image labelled, the labelled images are the real data of the
+        # unsupervised terms, as in Salimans et al., whose unlabelled set is the whole train set.
         samplers["unlabelled"] = self.sampler(unlabelled_pool(data), labels, seed + 1, weights)
         return samplers
 
