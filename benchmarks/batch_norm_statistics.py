@@ -115,11 +115,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     workspace = open_workspace(args.workspace)
-    train_config, device, test = workspace.train_config, workspace.device, workspace.test_set()
+    device, test = workspace.device, workspace.test_set()
     runs = []
     for name in args.methods:
         values = workspace.method_values(name)
         data = workspace.train_data(name)
+        train_config = workspace.method_train_config(name)
         for seed in args.seeds:
             method = create_method(name, values, data.info)
             run = dataclasses.replace(

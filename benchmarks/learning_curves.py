@@ -117,13 +117,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--figure", type=Path)
     args = parser.parse_args(argv)
     workspace = open_workspace(args.workspace)
-    train_config, device, test = workspace.train_config, workspace.device, workspace.test_set()
+    device, test = workspace.device, workspace.test_set()
     runs = []
     for name in args.methods:
         values = workspace.method_values(name)
         if args.iterations:
             values["iterations"] = args.iterations
         data = workspace.train_data(name)
+        train_config = workspace.method_train_config(name)
         for seed in args.seeds:
             run = train_with_curves(name, values, data, test, train_config, seed, device)
             runs.append(run)
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{info['name']}, {info['labels_per_class']} labels per class, split seed "
             f"{info['split_seed']}, {len(args.seeds)} training seed(s)"
         )
-        curves_figure(runs, train_config.selection_metric, title, args.figure)
+        curves_figure(runs, workspace.train_config.selection_metric, title, args.figure)
 
 
 if __name__ == "__main__":

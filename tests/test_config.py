@@ -210,3 +210,16 @@ def test_a_method_section_may_set_its_own_precision_over_the_train_default():
     assert method_config("ssgan", values) == method_config("ssgan", params_section("methods.ssgan"))
     plain = params_section("methods.ssgan")
     assert with_loop_overrides("ssgan", plain, train) == train  # unset: params.train decides
+
+
+def test_benchmarks_open_a_workspace_with_each_method_s_own_precision(tmp_path):
+    import yaml
+
+    from medssl.pipeline.workspace import open_workspace
+
+    params = load_params(REPO_ROOT / "params.yaml")
+    params["methods"]["ssgan"]["autocast"] = "bf16"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    workspace = open_workspace(tmp_path)
+    assert workspace.method_train_config("ssgan").autocast == "bf16"
+    assert workspace.method_train_config("plabgan") == workspace.train_config

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, params_section
+from medssl.core.errors import MedsslError
 from medssl.results.ledger import (
     LedgerRow,
     current_rows,
@@ -24,6 +25,7 @@ from medssl.results.page import (
     git_provenance,
     headline_markdown,
     headline_methods,
+    load_patch_paper_scores,
     paired_difference,
     pooled_runs,
     protocol_effect_markdown,
@@ -181,11 +183,11 @@ def test_an_older_export_with_per_seed_metrics_is_read():
 def test_the_page_pools_draws_and_marks_runs_older_than_the_code(tmp_path: Path):
     ledger, _ = merge([], _rows("a" * 40, "old", "2026-12-01T10:00:00", [0.6, 0.8]))
     page = results_page(
-        ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, Provenance({}), tmp_path, "f"
+        ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, Provenance({}), tmp_path, "f", {}
     )
     assert "| ssgan | 70.0 ± 14.1 (d=1, n=2)† |" in page
     current = Provenance({"ssgan": frozenset({"a" * 10})})
-    page = results_page(ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, current, tmp_path, "f")
+    page = results_page(ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, current, tmp_path, "f", {})
     assert "| ssgan | 70.0 ± 14.1 (d=1, n=2) |" in page
 
 
@@ -197,7 +199,12 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
     provenance = git_provenance(ledger, REPO_ROOT, REPO_ROOT / "dvc.yaml")
     figures = tmp_path / "figures" / "results"
     page = results_page(
-        ledger, reference_params(REPO_ROOT / "params.yaml"), provenance, figures, "figures/results"
+        ledger,
+        reference_params(REPO_ROOT / "params.yaml"),
+        provenance,
+        figures,
+        "figures/results",
+        load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml"),
     )
     assert page == (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8"), (
         "docs/results.md is not what results/ledger.csv gives: run `medssl-results render`"
@@ -314,7 +321,7 @@ def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path:
     rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
     rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
     rows += [_run("plabgan", d, 0, 0.7 + x) for d, x in enumerate([-0.05, 0.05, 0.01])]
-    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f")
+    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f", {})
     assert f"## pneumoniamnist, 28 px, {BUDGET_VALIDATION}" in page
     assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 3 / 0 / 0 |" in page
     assert (
@@ -332,7 +339,7 @@ def test_seed_methods_are_compared_with_the_references_from_current_practice(tmp
     rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
     rows += [_run("fixmatch", d, 0, 0.8 + x) for d, x in enumerate([0.0, 0.01, 0.02])]
     rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
-    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f")
+    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f", {})
     assert "| ssgan | fixmatch | 3 | -6.0 [-6.0, -6.0] | 0 / 0 / 3 |" in page
     assert "| supervised_cnn | fixmatch |" not in page  # the reverse of fixmatch's own row
     assert "Where the interval excludes zero: behind fixmatch: ssgan (-6.0 [" in page
@@ -400,7 +407,8 @@ def test_the_patch_table_pools_the_image_and_localisation_numbers_beside_the_pap
     rows = [patch_run("patch_ssgan", d, auc) for d, auc in enumerate([0.8, 0.9, 1.0])]
     rows.append(patch_run("patch_convnet", 0, 0.6, budget=-1))
     current = Provenance({m: frozenset({"a" * 10}) for m in ("patch_ssgan", "patch_convnet")})
-    page = results_page(rows, {}, current, tmp_path, "f")
+    papers = load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml")
+    page = results_page(rows, {}, current, tmp_path, "f", papers)
     # 5 labelled images per class of 2 are the paper's 10 / 149 column; -1 its 149 / 149.
     assert (
         "| 10 | patch_ssgan | 0.900 ± 0.000 (d=3, n=3) | 0.900 ± 0.100 (d=3, n=3) | "
@@ -408,3 +416,11 @@ def test_the_patch_table_pools_the_image_and_localisation_numbers_beside_the_pap
     ) in page
     assert page.index("| 10 | patch_ssgan |") < page.index("| all | patch_convnet |")
     assert "| all | patch_convnet | 0.900 ± 0.000 (d=1, n=1) | 0.600 ± 0.000" in page
+    assert page.count("| 0.796 ± 0.002 | 0.978 ± 0.010 |") == 1  # the paper's all-labelled row
+
+
+def test_a_malformed_papers_file_is_one_line_naming_it(tmp_path: Path):
+    papers = tmp_path / "papers.yaml"
+    papers.write_text("idrid_patches:\n  patch_ssgan:\n    10: {patch_auc: [0.7]}\n")
+    with pytest.raises(MedsslError, match=r"papers.yaml: no idrid_patches scores"):
+        load_patch_paper_scores(papers)

@@ -15,7 +15,7 @@ from medssl.core.device import configure_threads, pick_device
 from medssl.data.images import LabelledImages
 from medssl.data.prepared import TrainData, load_labelled_set, load_train_data
 from medssl.pipeline.runs import TrainConfig
-from medssl.pipeline.train import with_pipeline_inputs
+from medssl.pipeline.train import with_loop_overrides, with_pipeline_inputs
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Workspace:
 
     def method_values(self, name: str) -> dict[str, Any]:
         return dict(section(self.params, f"methods.{name}"))
+
+    def method_train_config(self, name: str) -> TrainConfig:
+        """``params.train`` as method ``name``'s train stage runs it: with its own loop settings."""
+        return with_loop_overrides(name, self.method_values(name), self.train_config)
 
     def train_data(self, name: str) -> TrainData:
         """The prepared split plus the pipeline products method ``name`` reads."""

@@ -23,6 +23,7 @@ from medssl.results.page import (
     git_provenance,
     headline_markdown,
     headline_methods,
+    load_patch_paper_scores,
     reference_params,
     with_headline,
     write_results_page,
@@ -62,7 +63,8 @@ def render(args: argparse.Namespace) -> None:
         )
     provenance = git_provenance(ledger, Path.cwd(), args.dvc_yaml)
     reference = reference_params(args.params)
-    write_results_page(ledger, reference, provenance, args.page, args.figures)
+    papers = load_patch_paper_scores(args.papers)
+    write_results_page(ledger, reference, provenance, args.page, args.figures, papers)
     methods = headline_methods(load_params(args.params)["methods"]["enabled"], ledger)
     headline = headline_markdown(current_rows(ledger), reference, provenance, methods)
     write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     page = commands.add_parser("render", help="write the results page from the ledger")
     page.add_argument("--params", type=Path, default=Path("params.yaml"))
     page.add_argument("--dvc-yaml", type=Path, default=Path("dvc.yaml"))
+    page.add_argument(
+        "--papers", type=Path, default=Path("results/papers.yaml"), help="published scores"
+    )
     page.add_argument("--page", type=Path, default=Path("docs/results.md"))
     page.add_argument("--figures", type=Path, default=Path("docs/figures/results"))
     page.add_argument("--readme", type=Path, default=Path("README.md"))

@@ -746,25 +746,28 @@ PATCH_EXTRAS = (
     ("localisation_auc", "localisation AUC", "auc"),
 )
 ALL_LABELLED = "all"
-# The paper's Tables 1 (patch AUC) and 2 (image AUC), mean ± std over 5 labelled draws, by labelled
-# training images out of its 149 (all: 149 of 149).
-PATCH_PAPER: dict[tuple[str, int | str], tuple[tuple[float, float], tuple[float, float]]] = {
-    ("patch_ssgan", 10): ((0.758, 0.027), (0.845, 0.115)),
-    ("patch_ssgan", 20): ((0.794, 0.049), (0.890, 0.106)),
-    ("patch_ssgan", 40): ((0.817, 0.029), (0.947, 0.033)),
-    ("patch_ssgan", 80): ((0.833, 0.011), (0.985, 0.006)),
-    ("patch_ssgan", ALL_LABELLED): ((0.845, 0.047), (0.991, 0.0034)),
-    ("patch_convnet", 10): ((0.683, 0.039), (0.711, 0.120)),
-    ("patch_convnet", 20): ((0.728, 0.024), (0.814, 0.0057)),
-    ("patch_convnet", 40): ((0.773, 0.0014), (0.874, 0.029)),
-    ("patch_convnet", 80): ((0.795, 0.018), (0.945, 0.0016)),
-    ("patch_convnet", ALL_LABELLED): ((0.796, 0.0022), (0.978, 0.010)),
-    ("patch_resnet34", 10): ((0.522, 0.230), (0.713, 0.167)),
-    ("patch_resnet34", 20): ((0.615, 0.170), (0.794, 0.153)),
-    ("patch_resnet34", 40): ((0.739, 0.108), (0.805, 0.058)),
-    ("patch_resnet34", 80): ((0.812, 0.080), (0.842, 0.020)),
-    ("patch_resnet34", ALL_LABELLED): ((0.851, 0.026), (0.989, 0.017)),
-}
+PAPER_COLUMNS = ("patch_auc", "image_auc")
+# (method, labelled images or "all") -> {column: (mean, std)}, as results/papers.yaml prints them
+PatchPaperScores = Mapping[tuple[str, int | str], Mapping[str, tuple[float, float]]]
+
+
+def load_patch_paper_scores(path: Path) -> PatchPaperScores:
+    """The patch SSL-GAN paper's published scores (``idrid_patches`` in ``path``)."""
+    try:
+        published = (yaml.safe_load(path.read_text(encoding="utf-8")) or {})["idrid_patches"]
+        return {
+            (method, budget): {
+                column: (float(scores[column][0]), float(scores[column][1]))
+                for column in PAPER_COLUMNS
+            }
+            for method, budgets in published.items()
+            for budget, scores in budgets.items()
+        }
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError, ValueError) as error:
+        raise MedsslError(
+            f"{path}: no idrid_patches scores as method -> images -> "
+            f"{{patch_auc: [mean, std], image_auc: [mean, std]}} ({error!r})"
+        ) from error
 
 
 def labelled_images(labels_per_class: int) -> int | str:
@@ -779,16 +782,19 @@ def _extra(key: str) -> Callable[[LedgerRow], float]:
     return value
 
 
-def _paper_score(method: str, images: int | str, table: int) -> str:
-    paper = PATCH_PAPER.get((method, images))
+def _paper_score(papers: PatchPaperScores, method: str, images: int | str, column: str) -> str:
+    paper = papers.get((method, images))
     if paper is None:
         return "–"
-    mean, std = paper[table]
+    mean, std = paper[column]
     return format_score({"mean": mean, "std": std}, "auc")
 
 
 def patch_markdown(
-    rows: Sequence[LedgerRow], reference: Reference, provenance: Provenance
+    rows: Sequence[LedgerRow],
+    reference: Reference,
+    provenance: Provenance,
+    papers: PatchPaperScores,
 ) -> list[str]:
     """The patch SSL-GAN paper's Tables 1 and 2 beside ours, with the image accuracy and the
     localisation AUC of the heatmaps (its Figure 2), for every method run on the fundus patches."""
@@ -826,7 +832,9 @@ def patch_markdown(
         lines.append(
             f"| {images} | {label} | "
             + " | ".join(scores)
-            + f" | {_paper_score(method, images, 0)} | {_paper_score(method, images, 1)} |"
+            + " | "
+            + " | ".join(_paper_score(papers, method, images, c) for c in PAPER_COLUMNS)
+            + " |"
         )
     return lines + [""]
 
@@ -866,7 +874,9 @@ def results_page(
     provenance: Provenance,
     figures_dir: Path,
     link_prefix: str,
+    papers: PatchPaperScores,
 ) -> str:
+    """The page, with the ``papers``' published scores beside ours."""
     rows = current_rows(ledger)
     if not rows:
         raise MedsslError("the ledger has no runs; add experiments with `medssl-results append`")
@@ -891,7 +901,7 @@ def results_page(
         lines += ablation_markdown(rows, reference, method, keys, provenance)
     lines += generator_markdown(rows, reference)
     lines += open_set_markdown(rows)
-    lines += patch_markdown(rows, reference, provenance)
+    lines += patch_markdown(rows, reference, provenance, papers)
     lines += provenance_markdown(ledger, provenance)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -959,6 +969,7 @@ def write_results_page(
     provenance: Provenance,
     page: Path,
     figures_dir: Path,
+    papers: PatchPaperScores,
 ) -> str:
     link_prefix = (
         figures_dir.relative_to(page.parent)
@@ -968,7 +979,7 @@ def write_results_page(
     # the folder holds generated figures only: one no table draws any more goes
     for stale in figures_dir.glob("*.png") if figures_dir.is_dir() else ():
         stale.unlink()
-    markdown = results_page(ledger, reference, provenance, figures_dir, link_prefix)
+    markdown = results_page(ledger, reference, provenance, figures_dir, link_prefix, papers)
     write_text(page, markdown)
     return markdown
 
