@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -9,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, params_section
-from medssl.core.errors import MedsslError
+from medssl.core.errors import DataError, MedsslError
 from medssl.results.ledger import (
     LedgerRow,
     current_rows,
+    loop_settings,
     merge,
     read_ledger,
     rows_from_exp_show,
@@ -42,6 +44,8 @@ PARAMS = {
     "train": params_section("train"),
     "methods": {"ssgan": params_section("methods.ssgan")},
 }
+# what reference_params gives for PARAMS: the method's section, the loop settings under train
+REFERENCE = {"ssgan": {**PARAMS["methods"]["ssgan"], "train": loop_settings(PARAMS)}}
 
 
 def _detail(accuracies: list[float], budget: int = 10) -> dict:
@@ -140,7 +144,7 @@ def test_other_method_params_are_another_cell_not_a_rerun():
     ledger, _ = merge([], _rows("a" * 40, "default", "2026-12-01T10:00:00", [0.7]))
     ledger, added = merge(ledger, _rows("a" * 40, "alpha", "2026-12-01T11:00:00", [0.6], changed))
     assert added == 1 and not any(r.superseded_by for r in ledger)
-    reference = {"ssgan": PARAMS["methods"]["ssgan"]}
+    reference = REFERENCE
     assert sorted(row_label(r, reference) for r in ledger) == ["ssgan", "ssgan [alpha=0.1]"]
 
 
@@ -182,12 +186,10 @@ def test_an_older_export_with_per_seed_metrics_is_read():
 
 def test_the_page_pools_draws_and_marks_runs_older_than_the_code(tmp_path: Path):
     ledger, _ = merge([], _rows("a" * 40, "old", "2026-12-01T10:00:00", [0.6, 0.8]))
-    page = results_page(
-        ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, Provenance({}), tmp_path, "f", {}
-    )
+    page = results_page(ledger, REFERENCE, Provenance({}), tmp_path, "f", {})
     assert "| ssgan | 70.0 ± 14.1 (d=1, n=2)† |" in page
     current = Provenance({"ssgan": frozenset({"a" * 10})})
-    page = results_page(ledger, {"ssgan": PARAMS["methods"]["ssgan"]}, current, tmp_path, "f", {})
+    page = results_page(ledger, REFERENCE, current, tmp_path, "f", {})
     assert "| ssgan | 70.0 ± 14.1 (d=1, n=2) |" in page
 
 
@@ -359,18 +361,74 @@ def test_the_ranking_under_both_protocols_is_compared():
     assert FULL_VALIDATION != BUDGET_VALIDATION
 
 
-def test_an_older_ledger_without_the_validation_column_reads_as_the_whole_split(tmp_path: Path):
+@pytest.mark.parametrize(
+    "dropped", [("val_labels_per_class",), ("loop",), ("val_labels_per_class", "loop")]
+)
+def test_an_older_ledger_without_a_later_column_reads_with_its_old_meaning(
+    dropped: tuple[str, ...], tmp_path: Path
+):
+    (row,) = _rows("a" * 40, "x", "2026-12-01T10:00:00", [0.5])
+    write_ledger(tmp_path / "l.csv", [row])
+    with (tmp_path / "l.csv").open(newline="") as handle:
+        header, values = list(csv.reader(handle))
+    kept = [i for i, column in enumerate(header) if column not in dropped]
+    with (tmp_path / "old.csv").open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [[header[i] for i in kept], [values[i] for i in kept]]
+        )
+    (older,) = read_ledger(tmp_path / "old.csv")
+    expected = {"val_labels_per_class": 0, "loop": "{}"}
+    assert {column: getattr(older, column) for column in dropped} == {
+        column: expected[column] for column in dropped
+    }
+
+
+def test_a_ledger_with_columns_out_of_order_is_refused(tmp_path: Path):
     (row,) = _rows("a" * 40, "x", "2026-12-01T10:00:00", [0.5])
     write_ledger(tmp_path / "l.csv", [row])
     header, line = (tmp_path / "l.csv").read_text().splitlines()
     columns = header.split(",")
-    index = columns.index("val_labels_per_class")
-    values = line.split(",")
-    older = [c for i, c in enumerate(columns) if i != index]
-    (tmp_path / "old.csv").write_text(
-        ",".join(older) + "\n" + ",".join(v for i, v in enumerate(values) if i != index) + "\n"
-    )
-    assert read_ledger(tmp_path / "old.csv")[0].val_labels_per_class == 0
+    columns[0], columns[1] = columns[1], columns[0]
+    (tmp_path / "bad.csv").write_text(",".join(columns) + "\n" + line + "\n")
+    with pytest.raises(DataError, match="does not have the ledger's columns"):
+        read_ledger(tmp_path / "bad.csv")
+
+
+def test_a_run_records_the_loop_settings_that_change_its_numbers():
+    params = {**PARAMS, "train": {**PARAMS["train"], "autocast": "bf16", "num_threads": 1}}
+    (row,) = _rows("a" * 40, "x", "2026-12-01T10:00:00", [0.5], params)
+    assert json.loads(row.loop) == {
+        "autocast": "bf16",
+        "eval_every": PARAMS["train"]["eval_every"],
+        "selection_metric": PARAMS["train"]["selection_metric"],
+    }  # not the thread count: it changes the last digits only
+
+
+def test_a_run_under_other_loop_settings_is_a_variant_not_pooled_with_the_default(
+    tmp_path: Path,
+):
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    default_loop = json.loads(_rows("a" * 40, "x", "2026-12-01T10:00:00", [0.5])[0].loop)
+    bf16 = json.dumps({**default_loop, "autocast": "bf16"})
+    rows = [
+        _run("ssgan", 0, 0, 0.8, loop=json.dumps(default_loop)),
+        _run("ssgan", 1, 0, 0.6),  # recorded before the ledger kept loop settings: the default
+        _run("ssgan", 0, 0, 0.2, loop=bf16, setup_hash="t"),
+    ]
+    labels = [row_label(row, reference) for row in rows]
+    assert labels == ["ssgan", "ssgan", "ssgan [train.autocast=bf16]"]
+    page = results_page(rows, reference, EVERYTHING_CURRENT, tmp_path, "f", {})
+    assert "| ssgan | 70.0 ± 14.1 (d=2, n=2) |" in page
+    assert "| ssgan [train.autocast=bf16] | 20.0 ± 0.0 (d=1, n=1) |" in page
+
+
+def test_a_seed_rerun_under_other_thread_counts_counts_once_the_newest():
+    older = _run("ssgan", 0, 0, 0.5, setup_hash="threads-2", recorded="2026-12-01T00:00:00")
+    newer = _run("ssgan", 0, 0, 0.7, setup_hash="threads-1", recorded="2026-12-02T00:00:00")
+    other_seed = _run("ssgan", 0, 1, 0.9, setup_hash="threads-2", recorded="2026-12-01T00:00:00")
+    assert pooled_runs([older, newer, other_seed], EVERYTHING_CURRENT) == [newer, other_seed]
+    cell = cell_of([older, newer, other_seed], "accuracy", EVERYTHING_CURRENT)
+    assert (cell.n, cell.mean) == (2, pytest.approx(0.8))
 
 
 def test_metrics_carried_by_a_later_commit_keep_the_params_of_the_run():

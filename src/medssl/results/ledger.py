@@ -72,6 +72,7 @@ class LedgerRow:
     train_seconds: float | None
     extras: str  # JSON: {key: value} per seed, or {key: {mean, std}} over the experiment's seeds
     params: str  # JSON of the method's params section
+    loop: str = "{}"  # JSON of the experiment's LOOP_SETTINGS; {}: not recorded (taken as default)
     superseded_by: str = ""
 
     @property
@@ -107,7 +108,11 @@ _NUMERIC = {
     "training_seed": int,
 }
 # Columns added since the first ledger, with the value an older row means.
-_ADDED_COLUMNS = {"val_labels_per_class": "0"}
+_ADDED_COLUMNS = {"val_labels_per_class": "0", "loop": "{}"}
+# The train settings that change a run's numbers beyond rounding (thread counts, processes and
+# memory layout change the last digits only): recorded with each row, so that the results page
+# tells a run under other settings from one under the defaults.
+LOOP_SETTINGS = ("autocast", "eval_every", "selection_metric")
 
 
 def _digest(payload: Any) -> str:
@@ -162,7 +167,10 @@ def read_ledger(path: Path) -> list[LedgerRow]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         found = tuple(reader.fieldnames or ())
-        if found != COLUMNS and found != tuple(c for c in COLUMNS if c not in _ADDED_COLUMNS):
+        missing = set(COLUMNS) - set(found)
+        if found != tuple(c for c in COLUMNS if c not in missing) or not missing <= set(
+            _ADDED_COLUMNS
+        ):
             raise DataError(f"{path} does not have the ledger's columns ({', '.join(COLUMNS)})")
         return [_parse_row({**_ADDED_COLUMNS, **raw}) for raw in reader]
 
@@ -403,9 +411,16 @@ def rows_from_detail(detail: Mapping[str, Any], context: RunContext) -> list[Led
                 train_seconds=_optional(seed.get("train_seconds")),
                 extras=json.dumps(extras, sort_keys=True),
                 params=json.dumps(method_params, sort_keys=True),
+                loop=json.dumps(loop_settings(context.params), sort_keys=True),
             )
         )
     return rows
+
+
+def loop_settings(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The experiment's ``LOOP_SETTINGS`` (those its params set)."""
+    train = params.get("train") or {}
+    return {key: train[key] for key in LOOP_SETTINGS if key in train}
 
 
 def _seed(key: str) -> int:

@@ -8,7 +8,9 @@ mean, ± the std over draws (over the training seeds when there is one draw). Wh
 runs are from the method's current code, only those are pooled: a grid re-measured at one commit
 replaces older numbers cell by cell. A run whose method params differ from ``params.yaml`` is a
 variant: it gets its own row, named by what differs (``plabgan [alpha=0.1, beta=0.9]``), and is
-never pooled with the method's default. The ablation tables (PLAB-GAN's α/β, XRAY-GAN's threshold
+never pooled with the method's default; so is a run under other loop settings (the ledger's
+``loop``: ``ssgan [train.autocast=bf16]``). A cell counts each (draw, training seed) once: its
+newest run. The ablation tables (PLAB-GAN's α/β, XRAY-GAN's threshold
 and losses) read the runs that changed those params and no other of the method.
 
 Paired comparisons match two rows' runs on (split seed, training seed): the mean difference over
@@ -40,7 +42,7 @@ from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
 from medssl.core.metrics import mean_and_std, metric_slug
 from medssl.pipeline.report import METRIC_LABELS, format_score
-from medssl.results.ledger import LedgerRow, current_rows
+from medssl.results.ledger import LedgerRow, current_rows, loop_settings
 
 METRICS = ("accuracy", "balanced_accuracy", "auc")
 # The ablations the page tabulates: (method, the params varied together).
@@ -59,6 +61,7 @@ OPEN_SET_COLUMNS = (
 OLDER = "†"
 
 Reference = Mapping[str, Mapping[str, Any]]
+LOOP_SECTION = "train"  # a row's loop settings, beside its method params: train.autocast=bf16
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,14 @@ def _contains(repo: Path, commit: str, ancestor: str) -> bool:
 def _differences(row: LedgerRow, reference: Reference) -> list[tuple[str, Any]]:
     if row.method not in reference:
         return []
-    expected, actual = _flatten(reference[row.method]), _flatten(json.loads(row.params))
+    expected, actual = _flatten(reference[row.method]), _flatten(run_settings(row))
     return [(key, value) for key, value in sorted(actual.items()) if expected.get(key) != value]
+
+
+def run_settings(row: LedgerRow) -> dict[str, Any]:
+    """The method's params, and under ``train`` the loop settings the row records."""
+    loop = json.loads(row.loop)
+    return {**json.loads(row.params), **({LOOP_SECTION: loop} if loop else {})}
 
 
 def _flatten(section: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -180,9 +189,20 @@ class Cell:
 
 
 def pooled_runs(rows: Sequence[LedgerRow], provenance: Provenance) -> list[LedgerRow]:
-    """The runs a cell pools: those from the method's current code where there are any, else all."""
-    current = [row for row in rows if provenance.is_current(row)]
-    return current or list(rows)
+    """The runs a cell pools: those from the method's current code where there are any, else all;
+    of these, one per (draw, training seed), the newest. Two runs of one seed in one row differ in
+    no setting the row's label names (at most in thread counts, which change the last digits), so
+    pooling both would count that seed twice."""
+    current = [row for row in rows if provenance.is_current(row)] or list(rows)
+    newest: dict[tuple[int, int], LedgerRow] = {}
+    for row in current:
+        key = (row.split_seed, row.training_seed)
+        if key not in newest or (row.recorded, row.commit) > (
+            newest[key].recorded,
+            newest[key].commit,
+        ):
+            newest[key] = row
+    return [row for row in current if newest[(row.split_seed, row.training_seed)] is row]
 
 
 def _by_draw(rows: Iterable[LedgerRow]) -> dict[int, list[LedgerRow]]:
@@ -593,7 +613,7 @@ def ablation_markdown(
         differing = dict(_differences(row, reference))
         if set(differing) - set(keys):
             continue
-        settings = {**_flatten(reference[method]), **_flatten(json.loads(row.params))}
+        settings = {**_flatten(reference[method]), **_flatten(run_settings(row))}
         varied = tuple(settings.get(key) for key in keys)
         key = (table_dataset(row), row.image_size, protocol_label(row), row.labels_per_class)
         pooled[key][varied].append(row)
@@ -989,6 +1009,13 @@ def _slug(name: str) -> str:
 
 
 def reference_params(params_path: Path) -> Reference:
-    """params.yaml's method sections: what a run is compared with to call it a variant."""
-    methods = (yaml.safe_load(params_path.read_text()) or {}).get("methods") or {}
-    return {name: section for name, section in methods.items() if isinstance(section, Mapping)}
+    """params.yaml's method sections, each with the loop settings under ``train``: what a run is
+    compared with to call it a variant."""
+    params = yaml.safe_load(params_path.read_text()) or {}
+    loop = {LOOP_SECTION: loop_settings(params)}
+    methods = params.get("methods") or {}
+    return {
+        name: {**section, **loop}
+        for name, section in methods.items()
+        if isinstance(section, Mapping)
+    }
