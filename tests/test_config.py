@@ -223,3 +223,18 @@ def test_benchmarks_open_a_workspace_with_each_method_s_own_precision(tmp_path):
     workspace = open_workspace(tmp_path)
     assert workspace.method_train_config("ssgan").autocast == "bf16"
     assert workspace.method_train_config("plabgan") == workspace.train_config
+
+
+def test_bf16_where_it_runs_emulated_gets_a_one_line_warning(monkeypatch):
+    import torch
+
+    from medssl.core import device as device_module
+
+    cpu = torch.device("cpu")
+    assert device_module.bf16_warning(cpu, "none") is None
+    assert device_module.bf16_warning(torch.device("cuda"), "bf16") is None
+    monkeypatch.setattr(device_module.torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    warning = device_module.bf16_warning(cpu, "bf16")
+    assert warning.startswith("warning: autocast bf16") and "\n" not in warning
+    monkeypatch.setattr(device_module.torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert device_module.bf16_warning(cpu, "bf16") is None

@@ -68,6 +68,25 @@ def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManag
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16")
 
 
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` runs bfloat16 matrix products in hardware: a GPU, or a CPU with
+    AVX512-BF16 or AMX (oneDNN's test). Elsewhere oneDNN emulates them, many times slower than fp32
+    (patch_ssgan's step about 6x on an AMD EPYC without either: docs/performance.md)."""
+    return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def bf16_warning(device: torch.device, mode: str) -> str | None:
+    """A one-line warning when ``bf16`` is asked for where it runs emulated; None otherwise. A
+    warning, not an error: the numbers are those of bf16 either way, only slower."""
+    if mode != "bf16" or has_native_bf16(device):
+        return None
+    return (
+        "warning: autocast bf16 on a CPU without bf16 units (AVX512-BF16 or AMX) runs emulated, "
+        "several times slower than fp32; set train.autocast (or the method's autocast) to none "
+        "on this machine unless you need bf16's numbers"
+    )
+
+
 def configure_threads(num_threads: int) -> None:
     """0 keeps PyTorch's default (one thread per core)."""
     if num_threads > 0:

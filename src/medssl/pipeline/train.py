@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import sys
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 import torch
 
 from medssl.core import plots
-from medssl.core.device import configure_backends, configure_threads, pick_device
+from medssl.core.device import bf16_warning, configure_backends, configure_threads, pick_device
 from medssl.core.distributed import SINGLE_PROCESS, Ranks, barrier, device_for_rank
 from medssl.core.distributed import initialise as initialise_ranks
 from medssl.core.errors import ConfigError
@@ -83,6 +84,9 @@ def train_method(
         )
     config = method_config(name, method_values)
     train_config = with_loop_overrides(name, method_values, train_config)
+    warning = bf16_warning(device, train_config.autocast)
+    if warning and ranks.is_main:
+        print(warning, file=sys.stderr)
     ensure_writable(models_dir, plots_dir, Path(train_config.checkpoint_dir) / name)
     job = SeedJob(
         name, dict(method_values), train_config, prepared_dir, inputs_dir, models_dir, plots_dir
