@@ -71,7 +71,7 @@ def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManag
 def has_native_bf16(device: torch.device) -> bool:
     """Whether ``device`` runs bfloat16 matrix products in hardware: a GPU, or a CPU with
     AVX512-BF16 or AMX (oneDNN's test). Elsewhere oneDNN emulates them, many times slower than fp32
-    (patch_ssgan's step about 6x on an AMD EPYC without either: docs/performance.md)."""
+    (patch_ssgan's step 17x, ssgan's 21x on an AMD EPYC without either: docs/performance.md)."""
     return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
