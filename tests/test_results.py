@@ -327,8 +327,8 @@ def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path:
     assert f"## pneumoniamnist, 28 px, {BUDGET_VALIDATION}" in page
     assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 3 / 0 / 0 |" in page
     assert (
-        "Where the interval excludes zero: ahead of supervised_cnn in accuracy: "
-        "ssgan (+5.0 [+2.5, +7.5])." in page
+        "Where the interval over 3 or more draws excludes zero: ahead of supervised_cnn in "
+        "accuracy: ssgan (+5.0 [+2.5, +7.5])." in page
     )
     assert "plabgan | supervised_cnn | 3 |" in page and "behind supervised_cnn: plabgan" not in page
     assert (
@@ -344,7 +344,10 @@ def test_seed_methods_are_compared_with_the_references_from_current_practice(tmp
     page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f", {})
     assert "| ssgan | fixmatch | 3 | -6.0 [-6.0, -6.0] | 0 / 0 / 3 |" in page
     assert "| supervised_cnn | fixmatch |" not in page  # the reverse of fixmatch's own row
-    assert "Where the interval excludes zero: behind fixmatch: ssgan (-6.0 [" in page
+    assert (
+        "Where the interval over 3 or more draws excludes zero: behind fixmatch: ssgan (-6.0 ["
+        in page
+    )
     assert "**Best at 10 labels / class** by mean test accuracy: **fixmatch** (81.0 %)" in page
 
 
@@ -482,3 +485,17 @@ def test_a_malformed_papers_file_is_one_line_naming_it(tmp_path: Path):
     papers.write_text("idrid_patches:\n  patch_ssgan:\n    10: {patch_auc: [0.7]}\n")
     with pytest.raises(MedsslError, match=r"papers.yaml: no idrid_patches scores"):
         load_patch_paper_scores(papers)
+
+
+def test_two_draws_with_equal_differences_make_no_claim():
+    rows = [_run("ssgan", d, 0, 0.75) for d in (0, 1)]
+    baseline = [_run("supervised_cnn", d, 0, 0.70) for d in (0, 1)]
+    difference = paired_difference(rows, baseline, "accuracy")
+    assert (difference.low, difference.high) == (pytest.approx(0.05), pytest.approx(0.05))
+    assert difference.claim == "no claim (2 draws; a claim needs 3)"
+    third = paired_difference(
+        [*rows, _run("ssgan", 2, 0, 0.75)],
+        [*baseline, _run("supervised_cnn", 2, 0, 0.70)],
+        "accuracy",
+    )
+    assert third.claim == "ahead"

@@ -15,7 +15,7 @@ and losses) read the runs that changed those params and no other of the method.
 
 Paired comparisons match two rows' runs on (split seed, training seed): the mean difference over
 draws, its 95 % t-interval over draws, and wins / ties / losses over the pairs. A claim that one
-beats the other is made only where the interval excludes zero.
+beats the other is made only where the interval, over at least ``CLAIM_DRAWS`` draws, excludes zero.
 
 Whether a row comes from the method's current code is git's answer: the commit it ran at must
 contain the last commit that changed any file the method's train stage depends on (``dvc.yaml``).
@@ -165,6 +165,10 @@ REFERENCE_METHOD = "supervised_cnn"
 # also compared with each of them.
 CURRENT_PRACTICE = ("fixmatch", "mean_teacher")
 CONFIDENCE = 0.95
+# Fewest labelled draws behind a claim, as a headline cell needs (issue 21). Two draws give the
+# t-interval one degree of freedom, and on a 156-image test set two equal differences (one image is
+# 0.64 points) give it zero width: a claim from nothing.
+CLAIM_DRAWS = 3
 
 
 def protocol_label(row: LedgerRow) -> str:
@@ -307,6 +311,8 @@ class PairedDifference:
     def claim(self) -> str:
         if self.draws < 2:
             return "no claim (one draw)"
+        if self.draws < CLAIM_DRAWS:
+            return f"no claim ({self.draws} draws; a claim needs {CLAIM_DRAWS})"
         if self.low > 0:
             return "ahead"
         if self.high < 0:
@@ -457,10 +463,14 @@ def _claims_sentence(base: str, ahead: Sequence[str], behind: Sequence[str]) -> 
         said.append(f"behind {base}: {', '.join(behind)}")
     if not said:
         return (
-            f"No row's accuracy interval excludes zero against {base}: no claim that any beats "
-            "or trails it here."
+            f"No row's accuracy interval over {CLAIM_DRAWS} or more draws excludes zero against "
+            f"{base}: no claim that any beats or trails it here."
         )
-    return "Where the interval excludes zero: " + "; ".join(said) + ". No claim for the rest."
+    return (
+        f"Where the interval over {CLAIM_DRAWS} or more draws excludes zero: "
+        + "; ".join(said)
+        + ". No claim for the rest."
+    )
 
 
 def draw_budget_figures(
