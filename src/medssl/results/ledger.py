@@ -244,12 +244,16 @@ def merge(existing: Sequence[LedgerRow], new: Iterable[LedgerRow]) -> tuple[list
     return _mark_superseded(rows), added
 
 
+def newest_run(rows: Iterable[LedgerRow]) -> LedgerRow:
+    """The most recently recorded of ``rows`` (the later commit on a tie)."""
+    return max(rows, key=lambda row: (row.recorded, row.commit))
+
+
 def _mark_superseded(rows: Sequence[LedgerRow]) -> list[LedgerRow]:
-    newest: dict[tuple[Any, ...], LedgerRow] = {}
+    by_identity: dict[tuple[Any, ...], list[LedgerRow]] = {}
     for row in rows:
-        current = newest.get(row.identity)
-        if current is None or (row.recorded, row.commit) > (current.recorded, current.commit):
-            newest[row.identity] = row
+        by_identity.setdefault(row.identity, []).append(row)
+    newest = {identity: newest_run(group) for identity, group in by_identity.items()}
     return [
         replace(
             row, superseded_by="" if newest[row.identity] is row else newest[row.identity].commit

@@ -42,7 +42,7 @@ from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
 from medssl.core.metrics import mean_and_std, metric_slug
 from medssl.pipeline.report import METRIC_LABELS, format_score
-from medssl.results.ledger import LedgerRow, current_rows, loop_settings
+from medssl.results.ledger import LedgerRow, current_rows, loop_settings, newest_run
 
 METRICS = ("accuracy", "balanced_accuracy", "auc")
 # The ablations the page tabulates: (method, the params varied together).
@@ -198,15 +198,11 @@ def pooled_runs(rows: Sequence[LedgerRow], provenance: Provenance) -> list[Ledge
     no setting the row's label names (at most in thread counts, which change the last digits), so
     pooling both would count that seed twice."""
     current = [row for row in rows if provenance.is_current(row)] or list(rows)
-    newest: dict[tuple[int, int], LedgerRow] = {}
+    by_seed: dict[tuple[int, int], list[LedgerRow]] = defaultdict(list)
     for row in current:
-        key = (row.split_seed, row.training_seed)
-        if key not in newest or (row.recorded, row.commit) > (
-            newest[key].recorded,
-            newest[key].commit,
-        ):
-            newest[key] = row
-    return [row for row in current if newest[(row.split_seed, row.training_seed)] is row]
+        by_seed[(row.split_seed, row.training_seed)].append(row)
+    kept = {id(newest_run(group)) for group in by_seed.values()}
+    return [row for row in current if id(row) in kept]
 
 
 def _by_draw(rows: Iterable[LedgerRow]) -> dict[int, list[LedgerRow]]:
