@@ -233,8 +233,10 @@ def test_bf16_where_it_runs_emulated_gets_a_one_line_warning(monkeypatch):
     cpu = torch.device("cpu")
     assert device_module.bf16_warning(cpu, "none") is None
     assert device_module.bf16_warning(torch.device("cuda"), "bf16") is None
-    monkeypatch.setattr(device_module.torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    no_bf16 = {"architecture": "x86_64", "avx512_bf16": False, "amx_bf16": False}
+    monkeypatch.setattr(device_module.torch.cpu, "get_capabilities", lambda: no_bf16)
     warning = device_module.bf16_warning(cpu, "bf16")
     assert warning.startswith("warning: autocast bf16") and "\n" not in warning
-    monkeypatch.setattr(device_module.torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    amx = {**no_bf16, "amx_bf16": True}
+    monkeypatch.setattr(device_module.torch.cpu, "get_capabilities", lambda: amx)
     assert device_module.bf16_warning(cpu, "bf16") is None

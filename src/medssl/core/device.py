@@ -68,11 +68,19 @@ def autocast(device: torch.device, mode: str) -> contextlib.AbstractContextManag
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16")
 
 
+# torch.cpu.get_capabilities() names: x86 (AVX-512 and AMX), then ARM64.
+_BF16_CPU_CAPABILITIES = ("avx512_bf16", "amx_bf16", "bf16")
+
+
 def has_native_bf16(device: torch.device) -> bool:
     """Whether ``device`` runs bfloat16 matrix products in hardware: a GPU, or a CPU with
-    AVX512-BF16 or AMX (oneDNN's test). Elsewhere oneDNN emulates them, many times slower than fp32
-    (patch_ssgan's step 17x, ssgan's 21x on an AMD EPYC without either: docs/performance.md)."""
-    return device.type != "cpu" or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    AVX512-BF16, AMX-BF16 or (ARM) BF16 instructions. Elsewhere oneDNN emulates them, many times
+    slower than fp32 (patch_ssgan's step 17x, ssgan's 21x on an AMD EPYC without either:
+    docs/performance.md)."""
+    if device.type != "cpu":
+        return True
+    capabilities = torch.cpu.get_capabilities()
+    return any(bool(capabilities.get(name)) for name in _BF16_CPU_CAPABILITIES)
 
 
 def bf16_warning(device: torch.device, mode: str) -> str | None:
