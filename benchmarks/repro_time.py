@@ -4,8 +4,8 @@ Runs ``dvc repro -f`` (every stage, even those up to date) in the current reposi
 DVC announces each stage. A stage's wall time runs from its "Running stage" line to the next stage's
 line (or the end), so it includes the stage's Python start-up and DVC's own work on its outputs
 (hashing, caching, the lock file). For each train stage it sets beside that the seconds the method's
-manifest records for the fits themselves (``train_seconds``, all seeds), so the difference is what
-the stage spends around the training: imports, data loading, figures, saving.
+manifest records for the fits themselves (their wall time, seeds in parallel counted once), so the
+difference is what the stage spends around the training: imports, data loading, figures, saving.
 
     python benchmarks/repro_time.py --out reports/speed/repro_cpu.json
     python benchmarks/repro_time.py --no-force -- train@ssgan   # after --: dvc repro's arguments
@@ -16,6 +16,7 @@ Output lines of DVC and of the stages are echoed as they come (``--quiet`` hides
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from medssl.core.io import read_json, write_json
 from medssl.pipeline.runs import MANIFEST_FILE
@@ -65,13 +67,31 @@ def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> lis
 
 
 def with_training_seconds(rows: list[dict[str, Any]], repo: Path) -> list[dict[str, Any]]:
-    """Adds ``fit_seconds`` (train_seconds summed over seeds) to every train@ stage."""
+    """Adds ``fit_seconds`` to every train@ stage: the wall time of its seeds' fits, from the
+    manifest's per-seed seconds and how many seeds trained at once (``train.seed_processes`` on
+    the CPU). Summing the seeds would count parallel fits twice, and exceed the stage's wall."""
+    params = repo / "params.yaml"
+    train = yaml.safe_load(params.read_text()).get("train", {}) if params.is_file() else {}
+    processes = int(train.get("seed_processes", 1))
     for row in rows:
         if row["stage"].startswith("train@"):
             manifest = repo / "models" / row["stage"].split("@", 1)[1] / MANIFEST_FILE
             if manifest.is_file():
-                row["fit_seconds"] = float(sum(read_json(manifest)["train_seconds"].values()))
+                recorded = read_json(manifest)
+                at_once = processes if recorded.get("device") == "cpu" else 1
+                row["fit_seconds"] = fits_wall_seconds(
+                    list(recorded["train_seconds"].values()), at_once
+                )
     return rows
+
+
+def fits_wall_seconds(seed_seconds: list[float], processes: int) -> float:
+    """The wall time of fits handed in order to ``processes`` workers, each taking the next seed
+    when it is free (the train stage's process pool); one worker: their sum."""
+    free_at = [0.0] * max(1, min(processes, len(seed_seconds)))
+    for seconds in seed_seconds:
+        heapq.heappush(free_at, heapq.heappop(free_at) + float(seconds))
+    return max(free_at, default=0.0)
 
 
 def stage_group_seconds(rows: Iterable[dict[str, Any]]) -> dict[str, float]:

@@ -66,6 +66,19 @@ def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path)
     assert "| train@ssgan | ran | 16.0 | 5.5 |" in table and "| train | 21.0 | 84% |" in table
 
 
+def test_seeds_trained_at_once_count_once_in_the_fit_seconds(tmp_path: Path):
+    (tmp_path / "params.yaml").write_text("train:\n  seed_processes: 2\n")
+    (tmp_path / "models" / "ssgan").mkdir(parents=True)
+    (tmp_path / "models" / "ssgan" / "manifest.json").write_text(
+        json.dumps({"device": "cpu", "train_seconds": {"0": 2.5, "1": 3.0, "2": 1.0}})
+    )
+    rows = repro_time.with_training_seconds(repro_time.stage_intervals(DVC_LOG, end=25.0), tmp_path)
+    # Two workers: seeds 0 and 1 at once, seed 2 after seed 0 (2.5 + 1.0), so 3.5, not the sum 6.5.
+    assert {row["stage"]: row for row in rows}["train@ssgan"]["fit_seconds"] == pytest.approx(3.5)
+    assert repro_time.fits_wall_seconds([2.5, 3.0, 1.0], 1) == pytest.approx(6.5)
+    assert repro_time.fits_wall_seconds([2.5, 3.0], 3) == pytest.approx(3.0)
+
+
 def test_timed_run_stamps_lines_in_order_and_returns_the_exit_code(tmp_path: Path):
     script = (
         "import time; print(\"Running stage 'a':\"); time.sleep(0.3); print(\"Running stage 'b':\")"
