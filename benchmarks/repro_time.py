@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
+from medssl.core.distributed import Ranks
 from medssl.core.io import read_json, write_json
 from medssl.pipeline.runs import MANIFEST_FILE
+from medssl.pipeline.train import seed_processes
+from medssl.pipeline.workspace import open_workspace
 
 # DVC 3 logs these at INFO level, one per stage (dvc/stage/run.py, dvc/stage/__init__.py,
 # dvc/stage/cache.py); an unchanged data source (a .dvc file, not a dvc.yaml stage) is announced
@@ -68,17 +70,21 @@ def stage_intervals(timed_lines: Iterable[tuple[float, str]], end: float) -> lis
 
 def with_training_seconds(rows: list[dict[str, Any]], repo: Path) -> list[dict[str, Any]]:
     """Adds ``fit_seconds`` to every train@ stage: the wall time of its seeds' fits, from the
-    manifest's per-seed seconds and how many seeds trained at once (``train.seed_processes`` on
-    the CPU). Summing the seeds would count parallel fits twice, and exceed the stage's wall."""
-    params = repo / "params.yaml"
-    train = yaml.safe_load(params.read_text()).get("train", {}) if params.is_file() else {}
-    processes = int(train.get("seed_processes", 1))
+    manifest's per-seed seconds and how many seeds the stage trained at once (the train stage's
+    own rule). Summing the seeds would count parallel fits twice, and exceed the stage's wall."""
+    workspace = None
     for row in rows:
         if row["stage"].startswith("train@"):
-            manifest = repo / "models" / row["stage"].split("@", 1)[1] / MANIFEST_FILE
+            name = row["stage"].split("@", 1)[1]
+            manifest = repo / "models" / name / MANIFEST_FILE
             if manifest.is_file():
+                workspace = workspace or open_workspace(repo)
                 recorded = read_json(manifest)
-                at_once = processes if recorded.get("device") == "cpu" else 1
+                at_once = seed_processes(
+                    workspace.method_train_config(name),
+                    torch.device(recorded["device"]),
+                    Ranks(world_size=recorded.get("world_size", 1)),
+                )
                 row["fit_seconds"] = fits_wall_seconds(
                     list(recorded["train_seconds"].values()), at_once
                 )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO_ROOT
 
@@ -52,10 +53,17 @@ def test_a_stage_lasts_until_the_next_stage_line_and_the_last_until_the_end():
     )
 
 
+def _params_with_seed_processes(folder: Path, processes: int) -> None:
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params["train"]["seed_processes"] = processes
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+
+
 def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path):
+    _params_with_seed_processes(tmp_path, 1)
     (tmp_path / "models" / "ssgan").mkdir(parents=True)
     (tmp_path / "models" / "ssgan" / "manifest.json").write_text(
-        json.dumps({"train_seconds": {"0": 2.5, "1": 3.0}})
+        json.dumps({"device": "cpu", "train_seconds": {"0": 2.5, "1": 3.0}})
     )
     rows = repro_time.with_training_seconds(repro_time.stage_intervals(DVC_LOG, end=25.0), tmp_path)
     by_stage = {row["stage"]: row for row in rows}
@@ -67,7 +75,7 @@ def test_train_stages_get_the_fit_seconds_their_manifest_records(tmp_path: Path)
 
 
 def test_seeds_trained_at_once_count_once_in_the_fit_seconds(tmp_path: Path):
-    (tmp_path / "params.yaml").write_text("train:\n  seed_processes: 2\n")
+    _params_with_seed_processes(tmp_path, 2)
     (tmp_path / "models" / "ssgan").mkdir(parents=True)
     (tmp_path / "models" / "ssgan" / "manifest.json").write_text(
         json.dumps({"device": "cpu", "train_seconds": {"0": 2.5, "1": 3.0, "2": 1.0}})
