@@ -332,8 +332,8 @@ def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path:
     )
     assert "plabgan | supervised_cnn | 3 |" in page and "behind supervised_cnn: plabgan" not in page
     assert (
-        "**Best at 10 labels / class** by mean test accuracy: **ssgan** (75.0 %), ahead of the "
-        "runner-up plabgan by +4.7 [" in page
+        "**Best with 10 labelled images per class** by mean test accuracy: **ssgan** (75.0 %), "
+        "ahead of the runner-up plabgan by +4.7 [" in page
     )
 
 
@@ -348,7 +348,10 @@ def test_seed_methods_are_compared_with_the_references_from_current_practice(tmp
         "Where the interval over 3 or more draws excludes zero: behind fixmatch: ssgan (-6.0 ["
         in page
     )
-    assert "**Best at 10 labels / class** by mean test accuracy: **fixmatch** (81.0 %)" in page
+    assert (
+        "**Best with 10 labelled images per class** by mean test accuracy: **fixmatch** (81.0 %)"
+        in page
+    )
 
 
 def test_the_ranking_under_both_protocols_is_compared():
@@ -478,6 +481,23 @@ def test_the_patch_table_pools_the_image_and_localisation_numbers_beside_the_pap
     assert page.index("| 10 | patch_ssgan |") < page.index("| all | patch_convnet |")
     assert "| all | patch_convnet | 0.900 ± 0.000 (d=1, n=1) | 0.600 ± 0.000" in page
     assert page.count("| 0.796 ± 0.002 | 0.978 ± 0.010 |") == 1  # the paper's all-labelled row
+
+
+def test_the_every_image_labelled_budget_reads_all_labelled_after_the_finite_ones(
+    tmp_path: Path,
+):
+    rows = [
+        _run(
+            "patch_convnet", 0, 0, 0.8, dataset="idrid", labels_per_class=b, val_labels_per_class=0
+        )
+        for b in (-1, 5, 50)
+    ]
+    current = Provenance({"patch_convnet": frozenset({"a" * 10})})
+    papers = load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml")
+    page = results_page(rows, {}, current, tmp_path, "f", papers)
+    assert "| method | 5 / class | 50 / class | all labelled |" in page
+    assert "-1 / class" not in page
+    assert len(list(tmp_path.glob("*.png"))) == 1  # its budget figure, with -1 placed too
 
 
 def test_a_malformed_papers_file_is_one_line_naming_it(tmp_path: Path):

@@ -127,3 +127,21 @@ def frechet_distance(first: np.ndarray, second: np.ndarray) -> float:
 def metric_slug(name: str) -> str:
     """A class name as it appears in metric keys (e.g. MCGAN's ``auc_<slug>_gan``)."""
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def budget_text(labels_per_class: int) -> str:
+    """A labelled budget in titles: "10 labelled images per class", or, for -1 (the patch
+    datasets' fully supervised setting), "every training image labelled"."""
+    if labels_per_class == -1:
+        return "every training image labelled"
+    return f"{labels_per_class} labelled images per class"
+
+
+def budget_heading(labels_per_class: int) -> str:
+    """A labelled budget as a table column: "10 / class", or "all labelled" for -1."""
+    return "all labelled" if labels_per_class == -1 else f"{labels_per_class} / class"
+
+
+def budget_order(labels_per_class: int) -> tuple[bool, int]:
+    """Sort key that puts the every-image-labelled budget (-1) after every finite one."""
+    return labels_per_class == -1, labels_per_class

@@ -15,6 +15,7 @@ from sklearn.decomposition import PCA
 
 from medssl.core import plots
 from medssl.core.io import read_npz, write_json
+from medssl.core.metrics import budget_text
 from medssl.data.prepared import (
     PseudoLabels,
     existing_file,
@@ -109,7 +110,7 @@ def _write_cluster_plots(
     hidden: np.ndarray,
     plots_dir: Path,
 ) -> None:
-    title = f"{info.name}, {info.labels_per_class} labels/class"
+    title = f"{info.name}, {budget_text(info.labels_per_class)}"
     # the space eq. 1 measures in
     scaled = features["unlabelled"] * np.sqrt(features["feature_weights"])
     rows = np.random.default_rng(0).permutation(len(scaled))[:MAX_SCATTER_POINTS]

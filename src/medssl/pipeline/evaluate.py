@@ -29,6 +29,7 @@ from medssl.core.io import read_json, write_csv, write_json
 from medssl.core.metrics import (
     FPR_GRID,
     HEADLINE_METRICS,
+    budget_text,
     classification_metrics,
     mean_and_std,
     one_vs_rest_auc,
@@ -91,7 +92,7 @@ def evaluate_method(
                     patch_images["test"],
                     patch_images["val"],
                     figures_dir,
-                    f"{name}, {info.labels_per_class} labelled images per class, seed {seed}",
+                    f"{name}, {budget_text(info.labels_per_class)}, seed {seed}",
                     seed,
                 )
             )
@@ -210,7 +211,7 @@ def _write_evaluation_plots(
     plots_dir: Path,
 ) -> None:
     names = info.label_names
-    title = f"{name}: {info.name}, {info.labels_per_class} labels/class, {len(probabilities)} seeds"
+    title = f"{name}: {info.name}, {budget_text(info.labels_per_class)}, {len(probabilities)} seeds"
     # DVC's confusion template counts rows of (actual, predicted); all seeds are stacked.
     write_csv(
         plots_dir / "confusion.csv",

@@ -43,6 +43,7 @@ from medssl.core.config import NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.device import configure_backends, configure_threads, pick_device
 from medssl.core.errors import ConfigError
 from medssl.core.io import ensure_writable, torch_load, torch_save, write_json, write_npz
+from medssl.core.metrics import budget_text
 from medssl.data.prepared import load_train_data
 from medssl.methods.loop import LabelledCrossEntropyMethod, images_to_float
 from medssl.models.resnet20 import FEATURE_DIMENSION, ResNet20
@@ -173,7 +174,7 @@ def train_feature_extractor(
     plots.training_curves(
         {config.seed: history},
         plots_dir / "curves.png",
-        f"ResNet-20 features, {data.info.name}, {data.info.labels_per_class} labels/class",
+        f"ResNet-20 features, {data.info.name}, {budget_text(data.info.labels_per_class)}",
     )
     selection = f"val_{train_config.selection_metric}"
     manifest = {

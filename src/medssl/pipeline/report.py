@@ -9,7 +9,7 @@ from typing import Any
 from medssl.core import plots
 from medssl.core.errors import DataError
 from medssl.core.io import read_json, write_text
-from medssl.core.metrics import HEADLINE_METRICS
+from medssl.core.metrics import HEADLINE_METRICS, budget_text
 
 METRIC_LABELS = {
     "accuracy": "accuracy",
@@ -50,8 +50,8 @@ def summary_markdown(results: Mapping[str, Mapping[str, Any]]) -> str:
     first = next(iter(results.values()))
     seeds = ", ".join(str(s) for s in first["seeds"])
     lines = [
-        f"# {first['dataset']} ({first['image_size']} px), {first['labels_per_class']} labelled "
-        "images per class",
+        f"# {first['dataset']} ({first['image_size']} px), "
+        f"{budget_text(first['labels_per_class'])}",
         "",
         f"Test split, mean ± std over training seeds {seeds} (split seed {first['split_seed']}). "
         "Accuracies in %, macro one-vs-rest AUC as a fraction; models selected on "
@@ -102,6 +102,6 @@ def build_report(
         {method: result["test"] for method, result in results.items()},
         list(HEADLINE_METRICS),
         figure_path,
-        f"{first['dataset']}, {first['labels_per_class']} labels/class",
+        f"{first['dataset']}, {budget_text(first['labels_per_class'])}",
     )
     return markdown

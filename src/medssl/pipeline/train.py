@@ -26,6 +26,7 @@ from medssl.core.distributed import SINGLE_PROCESS, Ranks, barrier, device_for_r
 from medssl.core.distributed import initialise as initialise_ranks
 from medssl.core.errors import ConfigError
 from medssl.core.io import ensure_writable, torch_load, write_json
+from medssl.core.metrics import budget_text
 from medssl.data.prepared import (
     TrainData,
     existing_file,
@@ -121,7 +122,7 @@ def train_method(
         plots.training_curves(
             {run.seed: run.history for run in runs},
             plots_dir / "curves.png",
-            f"{name} on {info.name}, {info.labels_per_class} labels/class",
+            f"{name} on {info.name}, {budget_text(info.labels_per_class)}",
         )
     barrier(ranks)
     return manifest

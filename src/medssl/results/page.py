@@ -40,7 +40,13 @@ from scipy import stats
 from medssl.core import plots
 from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
-from medssl.core.metrics import mean_and_std, metric_slug
+from medssl.core.metrics import (
+    budget_heading,
+    budget_order,
+    budget_text,
+    mean_and_std,
+    metric_slug,
+)
 from medssl.pipeline.report import METRIC_LABELS, format_score
 from medssl.results.ledger import LedgerRow, current_rows, loop_settings, newest_run
 
@@ -258,6 +264,11 @@ def _cell_text(cell: Cell, metric: str) -> str:
     )
 
 
+def _budgets(methods: Mapping[str, Mapping[int, object]]) -> list[int]:
+    """Every budget any row has, in reading order (all-labelled last)."""
+    return sorted({b for per_budget in methods.values() for b in per_budget}, key=budget_order)
+
+
 def budget_markdown(
     rows: Sequence[LedgerRow],
     reference: Reference,
@@ -266,7 +277,7 @@ def budget_markdown(
 ) -> list[str]:
     lines = []
     for (dataset, size, protocol), methods in sorted(budget_cells(rows, reference).items()):
-        budgets = sorted({b for per_budget in methods.values() for b in per_budget})
+        budgets = _budgets(methods)
         lines += [f"## {dataset}, {size} px, {protocol}", ""]
         if (dataset, size, protocol) in figures:
             lines += [f"![{dataset} by budget]({figures[(dataset, size, protocol)]})", ""]
@@ -274,7 +285,7 @@ def budget_markdown(
             lines += [
                 f"Test {METRIC_LABELS[metric]}:",
                 "",
-                "| method | " + " | ".join(f"{b} / class" for b in budgets) + " |",
+                "| method | " + " | ".join(budget_heading(b) for b in budgets) + " |",
                 "|---|" + "---|" * len(budgets),
             ]
             for label, per_budget in sorted(methods.items()):
@@ -410,7 +421,7 @@ def paired_markdown(
         lines += [
             best_method_sentence(present, budget, provenance),
             "",
-            f"Paired differences at {budget} labels / class (row minus baseline, on the same "
+            f"Paired differences with {budget_text(budget)} (row minus baseline, on the same "
             "draws and training seeds; mean over draws [95 % t-interval over draws]):",
             "",
             "| row | baseline | draws | Δ accuracy (points) | wins / ties / losses | Δ AUC | "
@@ -436,7 +447,7 @@ def best_method_sentence(
     }
     ranked = sorted(means, key=means.__getitem__, reverse=True)
     text = (
-        f"**Best at {budget} labels / class** by mean test accuracy: **{ranked[0]}** "
+        f"**Best with {budget_text(budget)}** by mean test accuracy: **{ranked[0]}** "
         f"({100 * means[ranked[0]]:.1f} %)"
     )
     if len(ranked) < 2:
@@ -491,7 +502,7 @@ def draw_budget_figures(
             metric: {
                 label: [
                     (float(b), *_mean_std(cells, metric, provenance))
-                    for b, cells in sorted(per_budget.items())
+                    for b, cells in sorted(per_budget.items(), key=lambda i: budget_order(i[0]))
                 ]
                 for label, per_budget in drawn.items()
             }
@@ -518,16 +529,23 @@ def _mean_std(
 def budget_panels_figure(
     curves: Mapping[str, Mapping[str, Sequence[tuple[float, float, float]]]], path: Path, title: str
 ) -> None:
-    """Side by side, one panel per metric: a line per method over the label budget (log axis)."""
+    """Side by side, one panel per metric: a line per method over the label budget. Budgets sit
+    evenly spaced in reading order, so the every-image-labelled budget (-1) gets a place too."""
     figure, axes = plots.plt.subplots(
         1, len(curves), figsize=(5.2 * len(curves), 3.8), squeeze=False
     )
+    budgets = sorted(
+        {int(b) for lines in curves.values() for points in lines.values() for b, *_ in points},
+        key=budget_order,
+    )
     for axis, (metric, lines) in zip(axes[0], curves.items(), strict=True):
         for label, points in sorted(lines.items()):
-            budgets, means, stds = zip(*points, strict=True)
-            axis.errorbar(budgets, means, yerr=stds, marker="o", capsize=3, label=label)
-        axis.set_xscale("log")
-        axis.set_xlabel("labelled images per class")
+            places = [budgets.index(int(b)) for b, *_ in points]
+            means, stds = [m for _, m, _ in points], [s for *_, s in points]
+            axis.errorbar(places, means, yerr=stds, marker="o", capsize=3, label=label)
+        axis.set_xticks(range(len(budgets)), [budget_heading(b) for b in budgets])
+        axis.set_xlim(-0.5, len(budgets) - 0.5)
+        axis.set_xlabel("labelled budget")
         axis.set_ylabel(f"test {METRIC_LABELS[metric]} (mean ± std over draws)")
         axis.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="lower right")
@@ -630,7 +648,7 @@ def ablation_markdown(
         if not lines:
             lines = [f"## {method}: {', '.join(keys)}", ""]
         lines += [
-            f"{dataset}, {size} px, {budget} labelled images per class, {protocol}:",
+            f"{dataset}, {size} px, {budget_text(budget)}, {protocol}:",
             "",
             "| "
             + " | ".join(keys)
@@ -694,7 +712,7 @@ def generator_markdown(rows: Sequence[LedgerRow], reference: Reference) -> list[
             )
     lines = []
     for (dataset, size), methods in sorted(cells.items()):
-        budgets = sorted({b for per_budget in methods.values() for b in per_budget})
+        budgets = _budgets(methods)
         lines += [
             f"## Generators: {dataset}, {size} px",
             "",
@@ -703,7 +721,7 @@ def generator_markdown(rows: Sequence[LedgerRow], reference: Reference) -> list[
             "seeds; lower is closer. Each experiment trains its own ResNet-20: compare methods "
             "within a column, not budgets.",
             "",
-            "| method | " + " | ".join(f"{b} / class" for b in budgets) + " |",
+            "| method | " + " | ".join(budget_heading(b) for b in budgets) + " |",
             "|---|" + "---|" * len(budgets),
         ]
         for method, per_budget in sorted(methods.items()):
