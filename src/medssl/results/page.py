@@ -501,7 +501,7 @@ def draw_budget_figures(
         curves = {
             metric: {
                 label: [
-                    (float(b), *_mean_std(cells, metric, provenance))
+                    (b, *_mean_std(cells, metric, provenance))
                     for b, cells in sorted(per_budget.items(), key=lambda i: budget_order(i[0]))
                 ]
                 for label, per_budget in drawn.items()
@@ -527,7 +527,7 @@ def _mean_std(
 
 
 def budget_panels_figure(
-    curves: Mapping[str, Mapping[str, Sequence[tuple[float, float, float]]]], path: Path, title: str
+    curves: Mapping[str, Mapping[str, Sequence[tuple[int, float, float]]]], path: Path, title: str
 ) -> None:
     """Side by side, one panel per metric: a line per method over the label budget. Budgets sit
     evenly spaced in reading order, so the every-image-labelled budget (-1) gets a place too."""
@@ -535,13 +535,13 @@ def budget_panels_figure(
         1, len(curves), figsize=(5.2 * len(curves), 3.8), squeeze=False
     )
     budgets = sorted(
-        {int(b) for lines in curves.values() for points in lines.values() for b, *_ in points},
+        {b for lines in curves.values() for points in lines.values() for b, *_ in points},
         key=budget_order,
     )
     for axis, (metric, lines) in zip(axes[0], curves.items(), strict=True):
         for label, points in sorted(lines.items()):
-            places = [budgets.index(int(b)) for b, *_ in points]
-            means, stds = [m for _, m, _ in points], [s for *_, s in points]
+            drawn, means, stds = zip(*points, strict=True)
+            places = [budgets.index(b) for b in drawn]
             axis.errorbar(places, means, yerr=stds, marker="o", capsize=3, label=label)
         axis.set_xticks(range(len(budgets)), [budget_heading(b) for b in budgets])
         axis.set_xlim(-0.5, len(budgets) - 0.5)
