@@ -22,6 +22,11 @@ from medssl.core.errors import ConfigError
 
 T = TypeVar("T")
 
+# split.labels_per_class for "every training image labelled": the patch datasets' fully
+# supervised setting (the retinopathy paper's 149/149). It is not a count, so validation, titles,
+# tables and sorting treat it apart.
+EVERY_IMAGE_LABELLED = -1
+
 
 @dataclasses.dataclass(frozen=True)
 class Range:

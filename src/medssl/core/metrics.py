@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
+from medssl.core.config import EVERY_IMAGE_LABELLED
+
 SELECTION_METRICS = ("accuracy", "balanced_accuracy", "auc")
 # The metrics every table reports, in this order.
 HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "auc")
@@ -130,18 +132,22 @@ def metric_slug(name: str) -> str:
 
 
 def budget_text(labels_per_class: int) -> str:
-    """A labelled budget in titles: "10 labelled images per class", or, for -1 (the patch
-    datasets' fully supervised setting), "every training image labelled"."""
-    if labels_per_class == -1:
+    """A labelled budget in titles: "10 labelled images per class", or, for EVERY_IMAGE_LABELLED,
+    "every training image labelled"."""
+    if labels_per_class == EVERY_IMAGE_LABELLED:
         return "every training image labelled"
     return f"{labels_per_class} labelled images per class"
 
 
 def budget_heading(labels_per_class: int) -> str:
-    """A labelled budget as a table column: "10 / class", or "all labelled" for -1."""
-    return "all labelled" if labels_per_class == -1 else f"{labels_per_class} / class"
+    """A labelled budget as a table column: "10 / class", or "all labelled" for every image."""
+    return (
+        "all labelled"
+        if labels_per_class == EVERY_IMAGE_LABELLED
+        else f"{labels_per_class} / class"
+    )
 
 
 def budget_order(labels_per_class: int) -> tuple[bool, int]:
-    """Sort key that puts the every-image-labelled budget (-1) after every finite one."""
-    return labels_per_class == -1, labels_per_class
+    """Sort key that puts the every-image-labelled budget after every finite one."""
+    return labels_per_class == EVERY_IMAGE_LABELLED, labels_per_class

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from medssl.core.config import EVERY_IMAGE_LABELLED
 from medssl.core.errors import SplitError
 from medssl.data.catalog import BINARY
 from medssl.data.fundus import NO_LABEL, FundusConfig
@@ -33,7 +34,6 @@ from medssl.data.split import Split, SplitConfig, write_split
 
 PATCH_LABEL_NAMES = ("healthy", "diseased")
 IMAGE_CLASSES = (0, 1)  # healthy, diseased (DR)
-ALL_IMAGES = -1  # split.labels_per_class: label every training image
 
 
 def cut_patches(images: np.ndarray, grid: int, input_size: int) -> np.ndarray:
@@ -93,7 +93,7 @@ def _labelled_images(train: np.ndarray, disease: np.ndarray, split: SplitConfig)
     chosen = []
     for label, name in zip(IMAGE_CLASSES, ("healthy", "diseased"), strict=True):
         rows = train[disease[train] == label]
-        if split.labels_per_class == ALL_IMAGES:
+        if split.labels_per_class == EVERY_IMAGE_LABELLED:
             chosen.append(rows)
             continue
         if len(rows) < split.labels_per_class:
@@ -108,7 +108,7 @@ def _labelled_images(train: np.ndarray, disease: np.ndarray, split: SplitConfig)
 def make_patch_split(
     arrays: dict[str, np.ndarray], fundus: FundusConfig, split: SplitConfig, input_size: int
 ) -> PatchSplit:
-    if split.labels_per_class < 1 and split.labels_per_class != ALL_IMAGES:
+    if split.labels_per_class < 1 and split.labels_per_class != EVERY_IMAGE_LABELLED:
         raise SplitError(
             f"split.labels_per_class must be at least 1 (or -1: every training image), "
             f"got {split.labels_per_class}"

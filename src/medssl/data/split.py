@@ -23,7 +23,7 @@ from typing import Annotated
 
 import numpy as np
 
-from medssl.core.config import NonNegativeInt
+from medssl.core.config import EVERY_IMAGE_LABELLED, NonNegativeInt
 from medssl.core.errors import ConfigError, SplitError
 from medssl.core.io import write_json, write_npz
 from medssl.data.catalog import BINARY, MULTI_CLASS
@@ -59,11 +59,11 @@ class ValidationBudget:
 
 
 class LabelBudget:
-    """At least one labelled image per class, or -1: every training image is labelled (the patch
-    datasets' fully supervised setting)."""
+    """At least one labelled image per class, or -1 (EVERY_IMAGE_LABELLED): every training image
+    is labelled (the patch datasets' fully supervised setting)."""
 
     def check(self, value: int, where: str) -> None:
-        if value < 1 and value != -1:
+        if value < 1 and value != EVERY_IMAGE_LABELLED:
             raise ConfigError(
                 f"{where}: {value!r} is out of range; allowed: >= 1, or -1 (every image labelled)"
             )
@@ -93,7 +93,7 @@ class SplitConfig:
     def validation_labels_per_class(self) -> int:
         """The validation budget per class; 0: the whole official val split."""
         if self.val_labels_per_class == -1:
-            return 0 if self.labels_per_class == -1 else self.labels_per_class
+            return 0 if self.labels_per_class == EVERY_IMAGE_LABELLED else self.labels_per_class
         return self.val_labels_per_class
 
 

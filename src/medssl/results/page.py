@@ -38,6 +38,7 @@ import yaml
 from scipy import stats
 
 from medssl.core import plots
+from medssl.core.config import EVERY_IMAGE_LABELLED
 from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
 from medssl.core.metrics import (
@@ -789,7 +790,7 @@ PATCH_EXTRAS = (
     ("image_accuracy", "image accuracy", "accuracy"),
     ("localisation_auc", "localisation AUC", "auc"),
 )
-ALL_LABELLED = "all"
+ALL_LABELLED = "all"  # results/papers.yaml's key for EVERY_IMAGE_LABELLED
 PAPER_COLUMNS = ("patch_auc", "image_auc")
 # (method, labelled images or "all") -> {column: (mean, std)}, as results/papers.yaml prints them
 PatchPaperScores = Mapping[tuple[str, int | str], Mapping[str, tuple[float, float]]]
@@ -815,7 +816,12 @@ def load_patch_paper_scores(path: Path) -> PatchPaperScores:
 
 
 def labelled_images(labels_per_class: int) -> int | str:
-    return ALL_LABELLED if labels_per_class < 0 else labels_per_class * PATCH_CLASSES
+    """Labelled training images of a patch run, as results/papers.yaml counts them."""
+    return (
+        ALL_LABELLED
+        if labels_per_class == EVERY_IMAGE_LABELLED
+        else labels_per_class * PATCH_CLASSES
+    )
 
 
 def _extra(key: str) -> Callable[[LedgerRow], float]:
