@@ -9,6 +9,7 @@ difference is what the stage spends around the training: imports, data loading, 
 
     python benchmarks/repro_time.py --out reports/speed/repro_cpu.json
     python benchmarks/repro_time.py --no-force -- train@ssgan   # after --: dvc repro's arguments
+    python benchmarks/repro_time.py --compare before.json after.json   # two --out files, as ratios
 
 Output lines of DVC and of the stages are echoed as they come (``--quiet`` hides them).
 """
@@ -154,6 +155,37 @@ def markdown(rows: list[dict[str, Any]], total: float) -> str:
     return "\n".join(table)
 
 
+def compare_markdown(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Two ``--out`` files side by side: wall seconds per stage and per kind of stage, and the
+    ratio after / before (below 1: faster). A stage only one run has shows a dash for the other."""
+
+    def ratio(old: float | None, new: float | None) -> str:
+        return f"{new / old:.2f}×" if old and new is not None else "–"
+
+    def seconds(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    old_stages = {row["stage"]: row["seconds"] for row in before["stages"]}
+    new_stages = {row["stage"]: row["seconds"] for row in after["stages"]}
+    names = list(new_stages) + [name for name in old_stages if name not in new_stages]
+    table = ["| stage | before s | after s | after / before |", "|---|---|---|---|"]
+    for name in names:
+        old, new = old_stages.get(name), new_stages.get(name)
+        table.append(f"| {name} | {seconds(old)} | {seconds(new)} | {ratio(old, new)} |")
+    old_total, new_total = before["total_seconds"], after["total_seconds"]
+    table.append(
+        f"| **total** | **{old_total:.1f}** | **{new_total:.1f}** | "
+        f"**{ratio(old_total, new_total)}** |"
+    )
+    old_groups = stage_group_seconds(before["stages"])
+    new_groups = stage_group_seconds(after["stages"])
+    table += ["", "| kind of stage | before s | after s | after / before |", "|---|---|---|---|"]
+    for group in sorted(set(old_groups) | set(new_groups), key=lambda g: -old_groups.get(g, 0.0)):
+        old, new = old_groups.get(group), new_groups.get(group)
+        table.append(f"| {group} | {seconds(old)} | {seconds(new)} | {ratio(old, new)} |")
+    return "\n".join(table)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -169,9 +201,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="write the timings as JSON here")
     parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("BEFORE", "AFTER"),
+        help="run nothing: print two --out files side by side, with after / before ratios",
+    )
+    parser.add_argument(
         "dvc_args", nargs="*", help="after --: more arguments for dvc repro (targets, ...)"
     )
     args = parser.parse_args(argv)
+    if args.compare:
+        print(compare_markdown(*(read_json(path) for path in args.compare)))
+        return
     command = ["dvc", "repro", *([] if args.no_force else ["-f"]), *args.dvc_args]
     lines, total, code = timed_run(command, args.repo, echo=not args.quiet)
     if code != 0:

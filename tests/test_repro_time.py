@@ -100,3 +100,20 @@ def test_timed_run_stamps_lines_in_order_and_returns_the_exit_code(tmp_path: Pat
         [sys.executable, "-c", "raise SystemExit(3)"], tmp_path, echo=False
     )
     assert failed == 3
+
+
+def test_compare_sets_two_runs_side_by_side_with_ratios():
+    before_rows = repro_time.stage_intervals(DVC_LOG, end=25.0)
+    faster = [
+        dict(row, seconds=row["seconds"] / 2) for row in before_rows if row["stage"] != "split"
+    ]
+    faster.append({"stage": "train@ucgan", "how": "ran", "seconds": 4.0})
+    table = repro_time.compare_markdown(
+        {"total_seconds": 25.0, "stages": before_rows},
+        {"total_seconds": 14.0, "stages": faster},
+    )
+    assert "| train@ssgan | 16.0 | 8.0 | 0.50× |" in table
+    assert "| split | 3.0 | – | – |" in table  # only the before run has it
+    assert "| train@ucgan | – | 4.0 | – |" in table  # only the after run has it
+    assert "| **total** | **25.0** | **14.0** | **0.56×** |" in table
+    assert "| train | 21.0 | 14.5 | 0.69× |" in table  # 16 + 5 before; 8 + 2.5 + 4 after
