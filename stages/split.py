@@ -2,7 +2,8 @@
 val/test. For a fundus (patch) dataset: images split by disease, cut into patch sets
 (medssl.data.patches).
 
-The unlabelled pool's true labels go to --hidden, a folder only evaluation reads.
+The unlabelled pool's true labels go to --hidden, a folder only evaluation reads. A contact sheet of
+the prepared images per class goes to --plots, to look at before training.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from medssl.core.cli import load_section, run_stage
 from medssl.core.errors import ConfigError
 from medssl.data.catalog import FUNDUS
+from medssl.data.contact_sheet import write_contact_sheet
 from medssl.data.patches import write_patch_split
 from medssl.data.sources import DataConfig, load_fundus_raw, load_raw
 from medssl.data.split import SplitConfig, make_split, write_split
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--raw", type=Path, default=Path("data/raw"))
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     parser.add_argument("--hidden", type=Path, default=Path("data/hidden"))
+    parser.add_argument("--plots", type=Path, default=Path("plots/split"))
     args = parser.parse_args(argv)
     data_config = load_section(args.params, "data", DataConfig)
     split_config = load_section(args.params, "split", SplitConfig)
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             f"note: the val split has fewer than {budget} images of some class; all of them are "
             f"used ({info.counts['val']} labelled validation images)"
         )
+    print(f"contact sheet: {write_contact_sheet(args.prepared, args.plots)}")
 
 
 if __name__ == "__main__":

@@ -97,3 +97,22 @@ def test_a_mixed_grey_and_colour_folder_says_what_it_did(tmp_path: Path, capsys)
     arrays = read_image_folder(config, image_size=12)
     assert "1 of 10 images are colour" in capsys.readouterr().out
     assert arrays["train_images"].shape[-1] == 3
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_grey_saved_as_rgb_is_grey_by_content(tmp_path: Path, capsys, suffix):
+    """X-ray sets often ship grey images as RGB JPEGs (R = G = B): one channel, and a note."""
+
+    def rgb_grey(path: Path, value: int) -> None:
+        ramp = np.add.outer(np.arange(12), np.arange(12)).astype(np.uint8) * 9 + value % 40
+        Image.fromarray(np.repeat(ramp[..., None], 3, axis=2)).save(path.with_suffix(suffix))
+
+    config = _folder(tmp_path, write=rgb_grey)
+    arrays = read_image_folder(config, image_size=12)
+    assert arrays["train_images"].ndim == 3  # (N, H, W): grey
+    assert "10 of 10 images are grey saved as colour" in capsys.readouterr().out
+    first = sorted((tmp_path / "healthy").iterdir())[0]
+    with Image.open(first) as image:
+        assert image.mode == "RGB"
+        expected = np.asarray(image)[..., 0]
+    np.testing.assert_array_equal(read_image(first, 12, colour=False), expected)

@@ -176,6 +176,12 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         "no SSLDEC embedding figure"
     )
     assert "up to date" in _run(["dvc", "status"], repo, environment)
+    assert (repo / "plots" / "split" / "contact_sheet.png").stat().st_size > 0
+    # the plots page carries vega inline (.dvc/config's template): it renders without a network
+    _run(["dvc", "plots", "show", "-o", str(tmp_path / "plots_page")], repo, environment)
+    plots_page = (tmp_path / "plots_page" / "index.html").read_text(encoding="utf-8")
+    assert plots_page.count("vegaEmbed('#") >= 3 * len(every_method)  # training, confusion, ROC
+    assert "<script src=" not in plots_page
 
     # 2. A label-budget sweep through the queue, then the ledger and the results page from it.
     _tiny_params(repo / "params.yaml", ["supervised_cnn", "pca_svm"], labels_per_class=4)

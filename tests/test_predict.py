@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import config_from_params, data_config, method_values, split_config
+from helpers.dicom_files import write_grey_dicom
 from medssl.command import main
 from medssl.core.errors import DataError
 from medssl.data.prepared import TEST_FILE, load_dataset_info, load_labelled_set
@@ -100,3 +101,21 @@ def test_images_the_model_cannot_take_are_refused_in_one_line(trained, tmp_path:
     with pytest.raises(DataError, match=r"large.png is 64 x 64 px but the model takes 28 x 28"):
         predict(models, prepared, [tmp_path / "large.png"], tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_grey_saved_as_rgb_and_dicom_give_the_grey_pngs_predictions(trained, tmp_path: Path):
+    """Grey by content: an RGB PNG with R = G = B, and a DICOM whose window maps its stored
+    values 0..255 onto themselves, are the same image as the grey PNG."""
+    models, prepared = trained
+    test = load_labelled_set(prepared / TEST_FILE)
+    for index in range(4):
+        grey = test.images[index, 0]
+        Image.fromarray(grey).save(tmp_path / f"{index}_grey.png")
+        Image.fromarray(np.repeat(grey[..., None], 3, axis=2)).save(tmp_path / f"{index}_rgb.png")
+        write_grey_dicom(tmp_path / f"{index}_dicom.dcm", grey, bits_stored=8, window=(128, 256))
+    rows = predict(models, prepared, [tmp_path], tmp_path / "out.csv")
+    mean = {Path(r["image"]).stem: r["p_" + load_dataset_info(prepared).label_names[1]]
+            for r in rows if r["seed"] == MEAN_ROW}  # fmt: skip
+    assert len(mean) == 12
+    for index in range(4):
+        assert mean[f"{index}_rgb"] == mean[f"{index}_grey"] == mean[f"{index}_dicom"]

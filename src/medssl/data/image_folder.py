@@ -1,4 +1,4 @@
-"""A user's own images: ``root/<class>/*.png|jpg`` plus optional ``root/unlabelled/*``.
+"""A user's own images: ``root/<class>/*.png|jpg|dcm`` plus optional ``root/unlabelled/*``.
 
 The folder has no official split, so validation and test images are carved out per class with a
 seeded permutation (``data.image_folder.*``), and the result is written in the MedMNIST npz layout
@@ -7,15 +7,16 @@ so that every later stage reads one format.
 Pixel values are never changed silently. 8-bit grey and colour images are read as they are; 16-bit
 and 32-bit grey images (scanner exports) are scaled to 8 bits by each image's own range (its
 minimum to 0, its maximum to 255), never clipped; palette images are expanded to their colours; an
-alpha channel is composited over black. Hidden and system entries (names starting with "." or "__",
-such as ``.thumbs/`` or ``__MACOSX/``) are ignored. An unreadable or truncated file is an error that
-names it.
+alpha channel is composited over black. DICOM files get their own rescale and window
+(``medssl.data.dicom``). Whether an image is grey is decided by its content, not its file mode: a
+colour file whose three channels are equal everywhere (a grey X-ray saved as an RGB JPEG) is grey.
+Hidden and system entries (names starting with "." or "__", such as ``.thumbs/`` or ``__MACOSX/``)
+are ignored. An unreadable or truncated file is an error that names it.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +26,16 @@ from tqdm import tqdm
 
 from medssl.core.config import Fraction
 from medssl.core.errors import DataError
+from medssl.data.dicom import DICOM_SUFFIXES, OWN_RANGE, is_dicom, read_dicom
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg") + DICOM_SUFFIXES
 UNLABELLED_FOLDER = "unlabelled"
-_GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 _WIDE_GREY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+
+# What a file held, before any conversion (DecodedImage.encoding).
+GREY = "grey"
+RGB_ENCODED_GREY = "RGB-encoded grey"
+COLOUR = "colour"
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,25 @@ class ImageFolderConfig:
     seed: int
 
 
+@dataclass(frozen=True)
+class DecodedImage:
+    """A file's image at 8 bits: mode L when grey by content, RGB when colour."""
+
+    image: Image.Image
+    encoding: str  # GREY, RGB_ENCODED_GREY or COLOUR
+    dicom_rule: str | None = None  # for DICOM files: how its grey levels reached 8 bits
+
+    @property
+    def is_grey(self) -> bool:
+        return self.encoding != COLOUR
+
+
 def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, np.ndarray]:
     root = Path(config.path).expanduser()
     if not config.path or not root.is_dir():
         raise DataError(
             f"data.image_folder.path '{config.path}' is not a folder; point it at "
-            "root/<class>/*.png|jpg"
+            "root/<class>/*.png|jpg|dcm"
         )
     class_folders = sorted(
         p for p in root.iterdir() if p.is_dir() and p.name != UNLABELLED_FOLDER and _visible(p)
@@ -64,19 +83,20 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
     unlabelled_files = (
         image_files(root / UNLABELLED_FOLDER) if (root / UNLABELLED_FOLDER).is_dir() else []
     )
-    every_file = [f for files in files_by_class for f in files] + unlabelled_files
-    modes = {path: image_mode(path) for path in every_file}
-    colour_files = [path for path, mode in modes.items() if not is_grey(mode)]
-    colour = bool(colour_files)
-    if colour and len(colour_files) < len(every_file):
-        print(
-            f"note: {len(colour_files)} of {len(every_file)} images are colour (e.g. "
-            f"{colour_files[0].name}): every image is read as colour, grey ones with R = G = B"
-        )
-    load = functools.partial(read_image, image_size=image_size, colour=colour)
-    arrays = _stratified_split(files_by_class, config, load)
+    # every file is read before the split is checked: an unreadable one is named first
+    decoded = _read_all(
+        [f for files in files_by_class for f in files] + unlabelled_files, image_size
+    )
+    chosen = _stratified_split(files_by_class, config)
+    colour = any(not image.is_grey for image in decoded.values())
+    for line in encoding_notes(decoded, colour):
+        print(line)
+    arrays: dict[str, np.ndarray] = {}
+    for split, items in chosen.items():
+        arrays[f"{split}_images"] = np.stack([_pixels(decoded[path], colour) for path, _ in items])
+        arrays[f"{split}_labels"] = np.array([[label] for _, label in items], dtype=np.int64)
     arrays["unlabelled_images"] = (
-        np.stack(_load_all(unlabelled_files, load, "unlabelled images"))
+        np.stack([_pixels(decoded[path], colour) for path in unlabelled_files])
         if unlabelled_files
         else np.zeros((0,) + arrays["train_images"].shape[1:], dtype=np.uint8)
     )
@@ -84,17 +104,55 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
     return arrays
 
 
-def _load_all(
-    paths: list[Path], load: Callable[[Path], np.ndarray], description: str
-) -> list[np.ndarray]:
+def encoding_notes(decoded: dict[Path, DecodedImage], colour: bool) -> list[str]:
+    """One line each: grey files saved as RGB, colour files that make the set colour, and DICOM
+    files that had no window of their own."""
+    total = len(decoded)
+    counts = Counter(image.encoding for image in decoded.values())
+    notes = []
+    if counts[RGB_ENCODED_GREY]:
+        example = next(p for p, i in decoded.items() if i.encoding == RGB_ENCODED_GREY)
+        notes.append(
+            f"note: {counts[RGB_ENCODED_GREY]} of {total} images are grey saved as colour "
+            f"(R = G = B, e.g. {example.name}): read as grey"
+            + ("" if not colour else ", then with the others as colour")
+        )
+    if colour and counts[COLOUR] < total:
+        example = next(p for p, i in decoded.items() if i.encoding == COLOUR)
+        notes.append(
+            f"note: {counts[COLOUR]} of {total} images are colour (e.g. {example.name}): every "
+            "image is read as colour, grey ones with R = G = B"
+        )
+    unwindowed = [p for p, i in decoded.items() if i.dicom_rule == OWN_RANGE]
+    if unwindowed:
+        dicoms = sum(i.dicom_rule is not None for i in decoded.values())
+        notes.append(
+            f"note: {len(unwindowed)} of {dicoms} DICOM files have no window or VOI LUT (e.g. "
+            f"{unwindowed[0].name}): scaled by each image's own range, as 16-bit PNGs are"
+        )
+    return notes
+
+
+def _read_all(paths: list[Path], image_size: int) -> dict[Path, DecodedImage]:
+    """Every file decoded once and resized, its encoding kept."""
+    decoded = {}
     # the context clears the bar before an error propagates: the error gets a line of its own
-    with tqdm(paths, desc=description, leave=False) as bar:
-        return [load(path) for path in bar]
+    with tqdm(paths, desc="images", leave=False) as bar:
+        for path in bar:
+            image = decode_image(path)
+            decoded[path] = DecodedImage(
+                _resized(image.image, image_size), image.encoding, image.dicom_rule
+            )
+    return decoded
+
+
+def _pixels(decoded: DecodedImage, colour: bool) -> np.ndarray:
+    return np.asarray(decoded.image.convert("RGB" if colour else "L"), dtype=np.uint8)
 
 
 def _stratified_split(
-    files_by_class: list[list[Path]], config: ImageFolderConfig, load: Callable[[Path], np.ndarray]
-) -> dict[str, np.ndarray]:
+    files_by_class: list[list[Path]], config: ImageFolderConfig
+) -> dict[str, list[tuple[Path, int]]]:
     rng = np.random.default_rng(config.seed)
     chosen: dict[str, list[tuple[Path, int]]] = {"train": [], "val": [], "test": []}
     for label, files in enumerate(files_by_class):
@@ -113,14 +171,7 @@ def _stratified_split(
         }
         for split, indices in parts.items():
             chosen[split].extend((files[i], label) for i in indices)
-    arrays = {}
-    for split, items in chosen.items():
-        images = _load_all([path for path, _ in items], load, f"{split} images")
-        arrays[f"{split}_images"] = np.stack(images)
-        arrays[f"{split}_labels"] = np.array(
-            [[label] for _, label in items], dtype=np.int64
-        ).reshape(-1, 1)
-    return arrays
+    return chosen
 
 
 def _held_out(count: int, config: ImageFolderConfig) -> tuple[int, int]:
@@ -151,39 +202,45 @@ def image_files(folder: Path) -> list[Path]:
     )
 
 
-def is_grey(mode: str) -> bool:
-    return mode in _GREY_MODES
+def decode_image(path: Path) -> DecodedImage:
+    """The file at 8 bits, grey (mode L) when its content is grey, whatever its file mode."""
+    dicom_rule = None
+    if is_dicom(path):
+        dicom = read_dicom(path)
+        pixels, dicom_rule = dicom.pixels, dicom.rule
+    else:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                pixels = np.asarray(_to_eight_bit(image), dtype=np.uint8)
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise DataError(
+                f"{path} is not a readable image ({error}); remove or replace it"
+            ) from error
+    if pixels.ndim == 2:
+        encoding = GREY
+    elif (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all():
+        encoding, pixels = RGB_ENCODED_GREY, pixels[..., 0]
+    else:
+        encoding = COLOUR
+    image = Image.fromarray(np.ascontiguousarray(pixels), mode="L" if pixels.ndim == 2 else "RGB")
+    return DecodedImage(image, encoding, dicom_rule)
 
 
-def image_mode(path: Path) -> str:
-    """PIL's mode of an image file; a palette image's is that of its colours."""
-    try:
-        with Image.open(path) as image:
-            if image.mode in ("P", "PA"):  # a palette: grey when every colour it uses is
-                rgb = np.asarray(image.convert("RGB"))
-                grey = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
-                return "L" if grey else "RGB"
-            return image.mode
-    except (UnidentifiedImageError, OSError) as error:
-        raise DataError(
-            f"{path} is not a readable image ({error}); remove or replace it"
-        ) from error
+def _resized(image: Image.Image, image_size: int) -> Image.Image:
+    """Bicubic resampling keeps edges sharper than bilinear when shrinking."""
+    return image.resize((image_size, image_size), Image.Resampling.BICUBIC)
 
 
 def read_image(path: Path, image_size: int, colour: bool) -> np.ndarray:
-    """(H, W) grey or (H, W, 3) colour uint8 at ``image_size``, pixel values never clipped.
-    Bicubic resampling keeps edges sharper than bilinear when shrinking."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            eight_bit = _to_eight_bit(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise DataError(
-            f"{path} is not a readable image ({error}); remove or replace it"
-        ) from error
-    converted = eight_bit.convert("RGB" if colour else "L")
-    resized = converted.resize((image_size, image_size), Image.Resampling.BICUBIC)
-    return np.asarray(resized, dtype=np.uint8)
+    """(H, W) grey or (H, W, 3) colour uint8 at ``image_size``, pixel values never clipped; a grey
+    image asked for as colour has R = G = B."""
+    return resized_pixels(decode_image(path), image_size, colour)
+
+
+def resized_pixels(decoded: DecodedImage, image_size: int, colour: bool) -> np.ndarray:
+    """A decoded image at ``image_size``, as (H, W) grey or (H, W, 3) colour uint8."""
+    return _pixels(DecodedImage(_resized(decoded.image, image_size), decoded.encoding), colour)
 
 
 def _to_eight_bit(image: Image.Image) -> Image.Image:
@@ -194,13 +251,13 @@ def _to_eight_bit(image: Image.Image) -> Image.Image:
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / (high - low) * 255.0 if high > low else np.zeros_like(values)
         return Image.fromarray(np.rint(scaled).astype(np.uint8), mode="L")
-    if image.mode == "P":
+    if image.mode in ("P", "PA"):
         image = image.convert("RGBA")
-    if image.mode in ("LA", "RGBA", "PA"):
+    if image.mode in ("LA", "RGBA"):
         black = Image.new("RGBA", image.size, (0, 0, 0, 255))
         return Image.alpha_composite(black, image.convert("RGBA")).convert(
             "L" if image.mode == "LA" else "RGB"
         )
     if image.mode in ("1", "L", "RGB"):
-        return image
+        return image.convert("L") if image.mode == "1" else image
     return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV

@@ -21,14 +21,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from medssl.core import plots
 from medssl.core.device import pick_device
 from medssl.core.errors import DataError
 from medssl.core.io import read_json, write_text
 from medssl.data.catalog import IMAGE_FOLDER
-from medssl.data.image_folder import IMAGE_SUFFIXES, image_files, image_mode, is_grey, read_image
+from medssl.data.image_folder import (
+    IMAGE_SUFFIXES,
+    DecodedImage,
+    decode_image,
+    image_files,
+    resized_pixels,
+)
 from medssl.data.patches import cut_patches
 from medssl.data.prepared import DatasetInfo, existing_file, load_dataset_info
 from medssl.methods.base import Method
@@ -55,22 +60,21 @@ def image_paths(sources: Sequence[Path]) -> list[Path]:
 
 
 def prepared_image(path: Path, info: DatasetInfo, size: int) -> np.ndarray:
-    """(C, size, size) uint8, as training saw its images; one-line refusals otherwise."""
-    mode = image_mode(path)
-    colour = not is_grey(mode)
-    if colour and info.channels == 1:
+    """(C, size, size) uint8, as training saw its images; one-line refusals otherwise. Grey is
+    decided by content, as at split time: an X-ray saved as RGB with R = G = B is grey."""
+    decoded = decode_image(path)
+    if not decoded.is_grey and info.channels == 1:
         raise DataError(
             f"{path} is a colour image but the model was trained on grey ones; "
             "convert it to greyscale first"
         )
-    with Image.open(path) as image:
-        width, height = image.size
+    width, height = decoded.image.size
     if info.name != IMAGE_FOLDER and (width, height) != (size, size):
         raise DataError(
             f"{path} is {width} x {height} px but the model takes {size} x {size} images "
             f"as {info.name} provides them; resize it the way that dataset was made"
         )
-    pixels = read_image(path, size, colour=info.channels == 3)
+    pixels = resized_pixels(decoded, size, colour=info.channels == 3)
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
 
 
@@ -142,10 +146,10 @@ def _patch_image_scores(
     grid = info.patch_grid
     wholes = []
     for path in paths:
-        with Image.open(path) as image:
-            side = max(image.size)
+        decoded = decode_image(path)
+        side = max(decoded.image.size)
         side -= side % grid
-        wholes.append(_whole_image(path, info, side))
+        wholes.append(_whole_image(decoded, info, side))
     scores: dict[int, np.ndarray] = {}
     for seed, method in methods.items():
         per_image = []
@@ -159,9 +163,9 @@ def _patch_image_scores(
     return scores
 
 
-def _whole_image(path: Path, info: DatasetInfo, size: int) -> np.ndarray:
+def _whole_image(decoded: DecodedImage, info: DatasetInfo, size: int) -> np.ndarray:
     """A fundus photograph, square at ``size`` (a multiple of the patch grid), as (C, S, S)."""
-    pixels = read_image(path, size, colour=info.channels == 3)
+    pixels = resized_pixels(decoded, size, colour=info.channels == 3)
     return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
 
 
