@@ -11,32 +11,26 @@ import pytest
 
 from conftest import REPO_ROOT, params_section
 from medssl.core.errors import DataError, MedsslError
+from medssl.results.budget_tables import protocol_effect_markdown
+from medssl.results.figures import CURVES_FILE, budget_curves, curves_json
+from medssl.results.headline import headline_markdown, headline_methods, with_headline
+from medssl.results.ingest import rows_from_exp_show
+from medssl.results.labels import BUDGET_VALIDATION, reference_params, row_label
 from medssl.results.ledger import (
     LedgerRow,
     current_rows,
     loop_settings,
     merge,
     read_ledger,
-    rows_from_exp_show,
     write_ledger,
 )
-from medssl.results.page import (
-    BUDGET_VALIDATION,
-    FULL_VALIDATION,
-    Provenance,
-    git_provenance,
-    headline_markdown,
-    headline_methods,
-    load_patch_paper_scores,
-    paired_difference,
-    pooled_runs,
-    protocol_effect_markdown,
-    reference_params,
-    results_page,
-    row_label,
-    with_headline,
-)
-from medssl.results.page import _cell as cell_of
+from medssl.results.page import PageInputs, results_page
+from medssl.results.patch_tables import load_patch_paper_scores
+from medssl.results.provenance import Provenance, git_provenance
+from medssl.results.settings import load_results_config
+from medssl.results.stats import metric_cell, paired_difference, pooled_runs
+
+SETTINGS = load_results_config(REPO_ROOT / "params.yaml")
 
 PARAMS = {
     "data": params_section("data"),
@@ -46,6 +40,11 @@ PARAMS = {
 }
 # what reference_params gives for PARAMS: the method's section, the loop settings under train
 REFERENCE = {"ssgan": {**PARAMS["methods"]["ssgan"], "train": loop_settings(PARAMS)}}
+
+
+def _page(rows, reference, provenance, figures_dir: Path, papers) -> str:
+    inputs = PageInputs(reference, provenance, SETTINGS, papers)
+    return results_page(rows, inputs, figures_dir=figures_dir, link_prefix="f")
 
 
 def _detail(accuracies: list[float], budget: int = 10) -> dict:
@@ -186,43 +185,50 @@ def test_an_older_export_with_per_seed_metrics_is_read():
 
 def test_the_page_pools_draws_and_marks_runs_older_than_the_code(tmp_path: Path):
     ledger, _ = merge([], _rows("a" * 40, "old", "2026-12-01T10:00:00", [0.6, 0.8]))
-    page = results_page(ledger, REFERENCE, Provenance({}), tmp_path, "f", {})
+    page = _page(ledger, REFERENCE, Provenance({}), tmp_path, {})
     assert "| ssgan | 70.0 ± 14.1 (d=1, n=2)† |" in page
     current = Provenance({"ssgan": frozenset({"a" * 10})})
-    page = results_page(ledger, REFERENCE, current, tmp_path, "f", {})
+    page = _page(ledger, REFERENCE, current, tmp_path, {})
     assert "| ssgan | 70.0 ± 14.1 (d=1, n=2) |" in page
 
 
 @pytest.mark.slow
 def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
-    """`medssl-results render` on the committed ledger rebuilds docs/results.md byte for byte, and
-    its figures as committed."""
+    """`medssl-results render` on the committed ledger rebuilds docs/results.md and the README's
+    headline byte for byte, and the same figures from the same points (their data, not their PNG
+    bytes, which a matplotlib release may change)."""
     ledger = read_ledger(REPO_ROOT / "results" / "ledger.csv")
-    provenance = git_provenance(ledger, REPO_ROOT, REPO_ROOT / "dvc.yaml")
+    provenance = git_provenance(ledger, repo=REPO_ROOT, dvc_yaml=REPO_ROOT / "dvc.yaml")
+    reference = reference_params(REPO_ROOT / "params.yaml")
     figures = tmp_path / "figures" / "results"
-    page = results_page(
-        ledger,
-        reference_params(REPO_ROOT / "params.yaml"),
+    inputs = PageInputs(
+        reference,
         provenance,
-        figures,
-        "figures/results",
+        SETTINGS,
         load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml"),
     )
+    page = results_page(ledger, inputs, figures_dir=figures, link_prefix="figures/results")
     assert page == (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8"), (
         "docs/results.md is not what results/ledger.csv gives: run `medssl-results render`"
     )
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    methods = headline_methods(params_section("methods")["enabled"], ledger)
+    methods = headline_methods(
+        params_section("methods")["enabled"], ledger, SETTINGS.current_practice
+    )
     headline = headline_markdown(
-        current_rows(ledger), reference_params(REPO_ROOT / "params.yaml"), provenance, methods
+        current_rows(ledger),
+        reference=reference,
+        provenance=provenance,
+        methods=methods,
+        headline=SETTINGS.headline,
     )
     assert with_headline(readme, headline) == readme, (
         "README.md's headline is not what results/ledger.csv gives: run `medssl-results render`"
     )
     committed = REPO_ROOT / "docs" / "figures" / "results"
     assert sorted(p.name for p in figures.iterdir()) == sorted(p.name for p in committed.iterdir())
-    for figure in figures.iterdir():
-        assert figure.read_bytes() == (committed / figure.name).read_bytes(), figure.name
+    curves = curves_json(budget_curves(current_rows(ledger), reference, provenance))
+    assert curves == (committed / CURVES_FILE).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("ledger", ["missing.csv"])
@@ -230,7 +236,7 @@ def test_rendering_an_empty_ledger_is_an_error(ledger: str, tmp_path: Path):
     from medssl.results.cli import main
 
     shutil.copy(REPO_ROOT / "params.yaml", tmp_path / "params.yaml")
-    with pytest.raises(Exception, match="has no runs"):
+    with pytest.raises(MedsslError, match="has no runs"):
         main(["--ledger", str(tmp_path / ledger), "render"])
 
 
@@ -281,7 +287,7 @@ def test_a_cell_is_the_mean_and_std_over_draws_of_each_draws_mean():
         _run("ssgan", 1, 0, 0.85),
         _run("ssgan", 2, 0, 0.95),
     ]
-    cell = cell_of(runs, "accuracy", EVERYTHING_CURRENT)
+    cell = metric_cell(runs, "accuracy", EVERYTHING_CURRENT)
     assert (cell.draws, cell.n) == (3, 4)
     assert cell.mean == pytest.approx((0.75 + 0.85 + 0.95) / 3)
     assert cell.std == pytest.approx(0.1)
@@ -292,7 +298,7 @@ def test_runs_of_the_current_code_replace_older_ones_in_a_cell():
     current = _run("ssgan", 0, 0, 0.9)
     assert pooled_runs([older, current], EVERYTHING_CURRENT) == [current]
     assert pooled_runs([older], EVERYTHING_CURRENT) == [older]  # kept, marked older
-    assert cell_of([older], "accuracy", EVERYTHING_CURRENT).older
+    assert metric_cell([older], "accuracy", EVERYTHING_CURRENT).older
 
 
 def test_paired_difference_is_over_draws_with_a_t_interval():
@@ -323,7 +329,7 @@ def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path:
     rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
     rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
     rows += [_run("plabgan", d, 0, 0.7 + x) for d, x in enumerate([-0.05, 0.05, 0.01])]
-    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f", {})
+    page = _page(rows, {}, EVERYTHING_CURRENT, tmp_path, {})
     assert f"## pneumoniamnist, 28 px, {BUDGET_VALIDATION}" in page
     assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 3 / 0 / 0 |" in page
     assert (
@@ -341,7 +347,7 @@ def test_seed_methods_are_compared_with_the_references_from_current_practice(tmp
     rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
     rows += [_run("fixmatch", d, 0, 0.8 + x) for d, x in enumerate([0.0, 0.01, 0.02])]
     rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
-    page = results_page(rows, {}, EVERYTHING_CURRENT, tmp_path, "f", {})
+    page = _page(rows, {}, EVERYTHING_CURRENT, tmp_path, {})
     assert "| ssgan | fixmatch | 3 | -6.0 [-6.0, -6.0] | 0 / 0 / 3 |" in page
     assert "| supervised_cnn | fixmatch |" not in page  # the reverse of fixmatch's own row
     assert (
@@ -360,11 +366,12 @@ def test_the_ranking_under_both_protocols_is_compared():
         _run("supervised_cnn", 0, 0, 0.7, val_labels_per_class=0),
         _run("ssgan", 0, 0, 0.9, val_labels_per_class=0),
     ]
-    lines = protocol_effect_markdown(realistic + official, {}, EVERYTHING_CURRENT)
+    lines = protocol_effect_markdown(
+        realistic + official, reference={}, provenance=EVERYTHING_CURRENT
+    )
     text = "\n".join(lines)
     assert "Kendall's tau between the two rankings -1.00; the largest move 1 place." in text
     assert "| supervised_cnn | 70.0 ± 0.0 (d=1, n=1) | 2 | 80.0 ± 0.0 (d=1, n=1) | 1 | +1 |" in text
-    assert FULL_VALIDATION != BUDGET_VALIDATION
 
 
 @pytest.mark.parametrize(
@@ -423,7 +430,7 @@ def test_a_run_under_other_loop_settings_is_a_variant_not_pooled_with_the_defaul
     ]
     labels = [row_label(row, reference) for row in rows]
     assert labels == ["ssgan", "ssgan", "ssgan [train.autocast=bf16]"]
-    page = results_page(rows, reference, EVERYTHING_CURRENT, tmp_path, "f", {})
+    page = _page(rows, reference, EVERYTHING_CURRENT, tmp_path, {})
     assert "| ssgan | 70.0 ± 14.1 (d=2, n=2) |" in page
     assert "| ssgan [train.autocast=bf16] | 20.0 ± 0.0 (d=1, n=1) |" in page
 
@@ -433,7 +440,7 @@ def test_a_seed_rerun_under_other_thread_counts_counts_once_the_newest():
     newer = _run("ssgan", 0, 0, 0.7, setup_hash="threads-1", recorded="2026-12-02T00:00:00")
     other_seed = _run("ssgan", 0, 1, 0.9, setup_hash="threads-2", recorded="2026-12-01T00:00:00")
     assert pooled_runs([older, newer, other_seed], EVERYTHING_CURRENT) == [newer, other_seed]
-    cell = cell_of([older, newer, other_seed], "accuracy", EVERYTHING_CURRENT)
+    cell = metric_cell([older, newer, other_seed], "accuracy", EVERYTHING_CURRENT)
     assert (cell.n, cell.mean) == (2, pytest.approx(0.8))
 
 
@@ -472,7 +479,7 @@ def test_the_patch_table_pools_the_image_and_localisation_numbers_beside_the_pap
     rows.append(patch_run("patch_convnet", 0, 0.6, budget=-1))
     current = Provenance({m: frozenset({"a" * 10}) for m in ("patch_ssgan", "patch_convnet")})
     papers = load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml")
-    page = results_page(rows, {}, current, tmp_path, "f", papers)
+    page = _page(rows, {}, current, tmp_path, papers)
     # 5 labelled images per class of 2 are the paper's 10 / 149 column; -1 its 149 / 149.
     assert (
         "| 10 | patch_ssgan | 0.900 ± 0.000 (d=3, n=3) | 0.900 ± 0.100 (d=3, n=3) | "
@@ -494,7 +501,7 @@ def test_the_every_image_labelled_budget_reads_all_labelled_after_the_finite_one
     ]
     current = Provenance({"patch_convnet": frozenset({"a" * 10})})
     papers = load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml")
-    page = results_page(rows, {}, current, tmp_path, "f", papers)
+    page = _page(rows, {}, current, tmp_path, papers)
     assert "| method | 5 / class | 50 / class | all labelled |" in page
     assert "-1 / class" not in page
     assert [p.name for p in tmp_path.glob("*.png")] == ["idrid_28px_val_full.png"]

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
 
 from medssl.core.config import EVERY_IMAGE_LABELLED
 
-SELECTION_METRICS = ("accuracy", "balanced_accuracy", "auc")
-# The metrics every table reports, in this order.
+# The metrics every table reports, in this order, and how a table names them.
 HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "auc")
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "auc": "macro AUC",
+}
+# Checkpoints can be chosen on any of them.
+SELECTION_METRICS = HEADLINE_METRICS
 # Mean ROC curves are averaged on this false-positive-rate grid (vertical averaging, Fawcett 2006).
 FPR_GRID = np.linspace(0.0, 1.0, 101)
+
+
+def format_score(score: Mapping[str, float], metric: str) -> str:
+    """Accuracies as percentages, AUC as a fraction, like the papers' tables."""
+    if metric == "auc":
+        return f"{score['mean']:.3f} ± {score['std']:.3f}"
+    return f"{100 * score['mean']:.1f} ± {100 * score['std']:.1f}"
 
 
 def macro_auc(labels: np.ndarray, probabilities: np.ndarray) -> float:

@@ -9,20 +9,7 @@ from typing import Any
 from medssl.core import plots
 from medssl.core.errors import DataError
 from medssl.core.io import read_json, write_text
-from medssl.core.metrics import HEADLINE_METRICS, budget_text
-
-METRIC_LABELS = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "auc": "macro AUC",
-}
-
-
-def format_score(score: Mapping[str, float], metric: str) -> str:
-    """Accuracies as percentages, AUC as a fraction, like the papers' tables."""
-    if metric == "auc":
-        return f"{score['mean']:.3f} ± {score['std']:.3f}"
-    return f"{100 * score['mean']:.1f} ± {100 * score['std']:.1f}"
+from medssl.core.metrics import HEADLINE_METRICS, METRIC_LABELS, budget_text, format_score
 
 
 def load_method_metrics(methods: Sequence[str], detail_dir: Path) -> dict[str, dict[str, Any]]:

@@ -18,16 +18,14 @@ from medssl.core.cli import run_stage
 from medssl.core.config import load_params
 from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
-from medssl.results.ledger import current_rows, merge, read_ledger, rows_from_exp_show, write_ledger
-from medssl.results.page import (
-    git_provenance,
-    headline_markdown,
-    headline_methods,
-    load_patch_paper_scores,
-    reference_params,
-    with_headline,
-    write_results_page,
-)
+from medssl.results.headline import headline_markdown, headline_methods, with_headline
+from medssl.results.ingest import rows_from_exp_show
+from medssl.results.labels import reference_params
+from medssl.results.ledger import current_rows, merge, read_ledger, write_ledger
+from medssl.results.page import PageInputs, write_results_page
+from medssl.results.patch_tables import load_patch_paper_scores
+from medssl.results.provenance import git_provenance
+from medssl.results.settings import load_results_config
 
 LEDGER = Path("results/ledger.csv")
 
@@ -56,17 +54,29 @@ def append(args: argparse.Namespace) -> None:
 
 
 def render(args: argparse.Namespace) -> None:
+    settings = load_results_config(args.params)  # checked before any page is written
     ledger = read_ledger(args.ledger)
     if not ledger:
         raise MedsslError(
             f"{args.ledger} has no runs; add experiments with `medssl-results append`"
         )
-    provenance = git_provenance(ledger, Path.cwd(), args.dvc_yaml)
-    reference = reference_params(args.params)
-    papers = load_patch_paper_scores(args.papers)
-    write_results_page(ledger, reference, provenance, args.page, args.figures, papers)
-    methods = headline_methods(load_params(args.params)["methods"]["enabled"], ledger)
-    headline = headline_markdown(current_rows(ledger), reference, provenance, methods)
+    inputs = PageInputs(
+        reference=reference_params(args.params),
+        provenance=git_provenance(ledger, repo=Path.cwd(), dvc_yaml=args.dvc_yaml),
+        settings=settings,
+        papers=load_patch_paper_scores(args.papers),
+    )
+    write_results_page(ledger, inputs, page=args.page, figures_dir=args.figures)
+    methods = headline_methods(
+        load_params(args.params)["methods"]["enabled"], ledger, settings.current_practice
+    )
+    headline = headline_markdown(
+        current_rows(ledger),
+        reference=inputs.reference,
+        provenance=inputs.provenance,
+        methods=methods,
+        headline=settings.headline,
+    )
     write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
     print(f"{args.page}, its figures and {args.readme}'s headline: from {len(ledger)} runs")
 

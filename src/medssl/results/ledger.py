@@ -7,12 +7,10 @@ validation images per class: 0 for the whole official validation split), the
 training seed, the method, a hash of the method's params and one of the rest of the setup, the test
 and validation metrics, the training seconds and the method's own numbers (``extras``, JSON).
 
-``append`` adds finished experiments (from ``dvc exp show --json``; a method's per-seed numbers come
-from ``metrics/detail/<method>.json`` in the experiment's own commit). A run already in the ledger
-(same cell, seed, method, params and commit) is never added twice. A rerun of the same cell at
-another commit supersedes the older row: its ``superseded_by`` names the newer commit, and the
-tables read only rows that nothing supersedes. Older exports, whose metrics carried the per-seed
-numbers themselves (``per_seed``), are read too.
+This module is the row schema, the CSV and merging; ``ingest`` turns experiments into rows. A run
+already in the ledger (same cell, seed, method, params and commit) is never added twice. A rerun of
+the same cell at another commit supersedes the older row: its ``superseded_by`` names the newer
+commit, and the tables read only rows that nothing supersedes.
 """
 
 from __future__ import annotations
@@ -21,21 +19,14 @@ import csv
 import hashlib
 import io
 import json
-import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from medssl.core.errors import DataError, UnknownDatasetError
+from medssl.core.errors import DataError
 from medssl.core.io import write_text
-from medssl.data.catalog import dataset_spec
 
-METHOD_METRICS_PREFIX = "metrics/methods/"
-DETAIL_PATH = "metrics/detail/{method}.json"
-HEADLINE = ("accuracy", "balanced_accuracy", "auc")
 # Params that change no result: left out of the setup hash, so that a rerun with another
 # checkpoint interval is the same cell.
 NOT_SETUP = {
@@ -267,192 +258,7 @@ def current_rows(rows: Iterable[LedgerRow]) -> list[LedgerRow]:
     return [row for row in rows if not row.superseded_by]
 
 
-# --- rows from `dvc exp show --json` ------------------------------------------------------------
-
-
-class GitHistory:
-    """What the ledger asks git: a file at a revision, and the commit that last changed a file."""
-
-    def show(self, revision: str, path: str) -> str | None:
-        """A file's text at a git revision (an experiment's commit), or None where it is absent."""
-        completed = subprocess.run(
-            ["git", "show", f"{revision}:{path}"], capture_output=True, text=True
-        )
-        return completed.stdout if completed.returncode == 0 else None
-
-    def last_change(self, revision: str, path: str) -> tuple[str, str] | None:
-        """(commit, its time) of the last change to ``path`` up to ``revision``: where a committed
-        metrics file came from, which may be a commit before the one that carries it."""
-        completed = subprocess.run(
-            ["git", "log", "-1", "--format=%H %cI", revision, "--", path],
-            capture_output=True,
-            text=True,
-        )
-        if completed.returncode != 0 or not completed.stdout.strip():
-            return None
-        commit, time = completed.stdout.split()
-        return commit, time[:19]
-
-
-def rows_from_exp_show(
-    exp_show: Sequence[Mapping[str, Any]], git: GitHistory | None = None
-) -> list[LedgerRow]:
-    """Every training run of the finished experiments and commits in a ``dvc exp show --json``
-    (the uncommitted workspace is left out: nothing could rebuild it). A finished experiment ran at
-    its baseline commit; a commit's metrics are the run of the commit that last changed them (a
-    metrics file carried unchanged through later commits is one run, not one per commit)."""
-    git = git or GitHistory()
-    rows: list[LedgerRow] = []
-    for revision, commit, experiment in _finished_revisions(exp_show):
-        rows.extend(_revision_rows(revision, commit, experiment, git))
-    return rows
-
-
-def _finished_revisions(
-    exp_show: Sequence[Mapping[str, Any]],
-) -> Iterator[tuple[Mapping[str, Any], str | None, str]]:
-    """(revision, the commit whose code ran it or None for a commit's own metrics, experiment
-    name) of each finished experiment, then of each commit."""
-    commits = [entry for entry in exp_show if entry.get("rev") != "workspace"]
-    for entry in commits:
-        for experiment in entry.get("experiments") or []:
-            # A queued, running or failed experiment shows its baseline's metrics: only finished
-            # ones.
-            if (experiment.get("executor") or {}).get("state", "success") != "success":
-                continue
-            for revision in experiment.get("revs") or []:
-                yield revision, entry["rev"], revision.get("name") or experiment.get("name") or ""
-    for entry in commits:
-        yield entry, None, entry.get("name") or ""
-
-
-def _revision_rows(
-    revision: Mapping[str, Any], commit: str | None, experiment: str, git: GitHistory
-) -> list[LedgerRow]:
-    data = revision.get("data") or {}
-    params = (((data.get("params") or {}).get("params.yaml") or {}).get("data")) or {}
-    rows = []
-    for path, payload in sorted((data.get("metrics") or {}).items()):
-        if not path.startswith(METHOD_METRICS_PREFIX):
-            continue
-        method = Path(path).stem
-        metrics = (payload or {}).get("data") or {}
-        detail_path = path if "per_seed" in metrics else DETAIL_PATH.format(method=method)
-        if "per_seed" in metrics:  # an older export: per-seed numbers in the metrics themselves
-            detail = metrics
-        else:
-            text = git.show(revision["rev"], detail_path)
-            if text is None:
-                continue
-            detail = json.loads(text)
-        if commit is None:  # a commit's metrics: the run of the commit that last changed them
-            origin = git.last_change(revision["rev"], detail_path)
-            if origin is None:
-                continue
-            run_commit, recorded = origin
-            # and the params of that run, not those of the commit that carries its metrics
-            params = _params_at(git, run_commit) or params
-        else:
-            run_commit, recorded = commit, str(data.get("timestamp") or "")
-        context = RunContext(run_commit[:10], experiment, recorded, params, method)
-        rows.extend(rows_from_detail(detail, context))
-    return rows
-
-
-def _params_at(git: GitHistory, commit: str) -> Mapping[str, Any] | None:
-    text = git.show(commit, "params.yaml")
-    try:
-        params = yaml.safe_load(text) if text else None
-    except yaml.YAMLError:
-        return None
-    return params if isinstance(params, Mapping) and "methods" in params else None
-
-
-@dataclass(frozen=True)
-class RunContext:
-    commit: str
-    experiment: str
-    recorded: str
-    params: Mapping[str, Any]
-    method: str
-
-
-def rows_from_detail(detail: Mapping[str, Any], context: RunContext) -> list[LedgerRow]:
-    """One row per training seed of an evaluate stage's detail file (or an older metrics file)."""
-    method_params = ((context.params.get("methods") or {}).get(context.method)) or detail.get(
-        "config", {}
-    )
-    open_set = open_set_label(context.params, detail["dataset"])
-    rows = []
-    for seed_key, seed in sorted(detail["per_seed"].items(), key=lambda item: _seed(item[0])):
-        extras = seed.get("extras")
-        if extras is None:  # an older export: the experiment's mean ± std, not per seed
-            extras = dict(detail.get("extras") or {})
-            for key in ("generator_fd_resnet20",):
-                if key in detail:
-                    extras[key] = detail[key]
-        rows.append(
-            LedgerRow(
-                commit=context.commit,
-                experiment=context.experiment,
-                recorded=context.recorded,
-                dataset=detail["dataset"],
-                image_size=int(detail["image_size"]),
-                open_set=open_set,
-                labels_per_class=int(detail["labels_per_class"]),
-                split_seed=int(detail["split_seed"]),
-                val_labels_per_class=int(detail.get("val_labels_per_class", 0)),
-                training_seed=_seed(seed_key),
-                method=context.method,
-                params_hash=params_hash(method_params),
-                setup_hash=setup_hash(context.params),
-                test_accuracy=float(seed["test_accuracy"]),
-                test_balanced_accuracy=float(seed["test_balanced_accuracy"]),
-                test_auc=float(seed["test_auc"]),
-                val_accuracy=_optional(seed.get("val_accuracy")),
-                val_balanced_accuracy=_optional(seed.get("val_balanced_accuracy")),
-                val_auc=_optional(seed.get("val_auc")),
-                train_seconds=_optional(seed.get("train_seconds")),
-                extras=json.dumps(extras, sort_keys=True),
-                params=json.dumps(method_params, sort_keys=True),
-                loop=json.dumps(loop_settings(context.params), sort_keys=True),
-            )
-        )
-    return rows
-
-
 def loop_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     """The experiment's ``LOOP_SETTINGS`` (those its params set)."""
     train = params.get("train") or {}
     return {key: train[key] for key in LOOP_SETTINGS if key in train}
-
-
-def _seed(key: str) -> int:
-    return int(str(key).removeprefix("seed_"))
-
-
-def _optional(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def open_set_label(params: Mapping[str, Any], dataset: str) -> str:
-    """ "known 8, 3; unknown 9" for an open-set split (class names from the catalogue), else ""."""
-    split = params.get("split") or {}
-    known, unknown = (
-        list(split.get("known_classes") or []),
-        list(split.get("unknown_classes") or []),
-    )
-    if not known:
-        return ""
-    label = "known " + ", ".join(_class_names(dataset, known))
-    if unknown:
-        label += "; unknown " + ", ".join(_class_names(dataset, unknown))
-    return label
-
-
-def _class_names(dataset: str, classes: Sequence[int]) -> tuple[str, ...]:
-    try:
-        names = dataset_spec(dataset).label_names
-    except UnknownDatasetError:  # a local source: its class names are not in the catalogue
-        return tuple(str(c) for c in classes)
-    return tuple(names[c] if 0 <= c < len(names) else str(c) for c in classes)

@@ -1,0 +1,249 @@
+"""The page's main tables: per (dataset, image size, validation protocol), each metric by labelled
+budget, the paired differences at each budget with their claims, and the validation protocol's
+effect on the ranking."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+from medssl.core.metrics import HEADLINE_METRICS, METRIC_LABELS, budget_heading, budget_text
+from medssl.results.labels import (
+    BUDGET_VALIDATION,
+    FULL_VALIDATION,
+    Reference,
+    Table,
+    budget_cells,
+    budgets_of,
+    default_label,
+    is_variant,
+)
+from medssl.results.ledger import LedgerRow
+from medssl.results.provenance import Provenance
+from medssl.results.settings import ResultsConfig
+from medssl.results.stats import (
+    CLAIM_DRAWS,
+    Cell,
+    kendall_tau,
+    metric_cell,
+    paired_difference,
+    pooled_runs,
+    ranks,
+)
+from medssl.results.tables import cell_text, difference_text, markdown_table
+
+# one row label -> budget -> its runs
+Methods = Mapping[str, Mapping[int, Sequence[LedgerRow]]]
+
+
+def budget_markdown(
+    rows: Sequence[LedgerRow],
+    *,
+    reference: Reference,
+    provenance: Provenance,
+    figures: Mapping[Table, str],
+    settings: ResultsConfig,
+) -> list[str]:
+    lines = []
+    for (dataset, size, protocol), methods in sorted(budget_cells(rows, reference).items()):
+        budgets = budgets_of(methods)
+        lines += [f"## {dataset}, {size} px, {protocol}", ""]
+        if (dataset, size, protocol) in figures:
+            lines += [f"![{dataset} by budget]({figures[(dataset, size, protocol)]})", ""]
+        for metric in HEADLINE_METRICS:
+            table = [
+                [label]
+                + [
+                    cell_text(metric_cell(per_budget[b], metric, provenance), metric)
+                    if b in per_budget
+                    else "–"
+                    for b in budgets
+                ]
+                for label, per_budget in sorted(methods.items())
+            ]
+            lines += [
+                f"Test {METRIC_LABELS[metric]}:",
+                "",
+                *markdown_table(["method", *(budget_heading(b) for b in budgets)], table),
+                "",
+            ]
+        lines += paired_markdown(methods, budgets=budgets, provenance=provenance, settings=settings)
+    return lines
+
+
+def comparisons(labels: Iterable[str], settings: ResultsConfig) -> list[tuple[str, str]]:
+    """(row, baseline) pairs: every row against the reference method, every other default row
+    against each method from current practice, and a variant against its method's default row."""
+    labels = set(labels)
+    reference, practice = settings.reference_method, settings.current_practice
+    pairs = [(label, reference) for label in sorted(labels) if label != reference]
+    pairs = [(label, base) for label, base in pairs if base in labels]
+    pairs += [
+        (label, method)
+        for method in practice
+        if method in labels
+        for label in sorted(labels)
+        if label not in (*practice, reference) and not is_variant(label)
+    ]
+    pairs += [
+        (label, default_label(label))
+        for label in sorted(labels)
+        if is_variant(label)
+        and default_label(label) in labels
+        and default_label(label) != reference
+    ]
+    return pairs
+
+
+def paired_markdown(
+    methods: Methods, *, budgets: Sequence[int], provenance: Provenance, settings: ResultsConfig
+) -> list[str]:
+    lines: list[str] = []
+    for budget in budgets:
+        present = {label: per_budget[budget] for label, per_budget in methods.items()}
+        present = {label: pooled_runs(runs, provenance) for label, runs in present.items() if runs}
+        table = []
+        claims: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for label, base in comparisons(present, settings):
+            accuracy = paired_difference(present[label], present[base], "accuracy")
+            auc = paired_difference(present[label], present[base], "auc")
+            if accuracy is None or auc is None:
+                continue
+            table.append(
+                [
+                    label,
+                    base,
+                    str(accuracy.draws),
+                    difference_text(accuracy, "accuracy"),
+                    f"{accuracy.wins} / {accuracy.ties} / {accuracy.losses}",
+                    difference_text(auc, "auc"),
+                    accuracy.claim,
+                ]
+            )
+            if accuracy.claim in ("ahead", "behind"):
+                claims[base][accuracy.claim].append(
+                    f"{label} ({difference_text(accuracy, 'accuracy')})"
+                )
+        if not table:
+            continue
+        header = [
+            "row", "baseline", "draws", "Δ accuracy (points)", "wins / ties / losses", "Δ AUC",
+            "accuracy claim",
+        ]  # fmt: skip
+        lines += [
+            best_method_sentence(present, budget=budget, provenance=provenance),
+            "",
+            f"Paired differences with {budget_text(budget)} (row minus baseline, on the same "
+            "draws and training seeds; mean over draws [95 % t-interval over draws]):",
+            "",
+            *markdown_table(header, table),
+            "",
+        ]
+        for base in (settings.reference_method, *settings.current_practice):
+            if base in present:
+                lines += [claims_sentence(base, claims[base]["ahead"], claims[base]["behind"]), ""]
+    return lines
+
+
+def best_method_sentence(
+    present: Mapping[str, Sequence[LedgerRow]], *, budget: int, provenance: Provenance
+) -> str:
+    """Which default row has the highest mean test accuracy, and how far the runner-up trails it."""
+    means = {
+        label: metric_cell(runs, "accuracy", provenance).mean
+        for label, runs in present.items()
+        if not is_variant(label)
+    }
+    ranked = sorted(means, key=means.__getitem__, reverse=True)
+    text = (
+        f"**Best with {budget_text(budget)}** by mean test accuracy: **{ranked[0]}** "
+        f"({100 * means[ranked[0]]:.1f} %)"
+    )
+    if len(ranked) < 2:
+        return text + "."
+    gap = paired_difference(present[ranked[0]], present[ranked[1]], "accuracy")
+    if gap is None:
+        return text + f"; the runner-up is {ranked[1]} ({100 * means[ranked[1]]:.1f} %)."
+    verdict = "a lead the interval confirms" if gap.claim == "ahead" else gap.claim
+    return (
+        text + f", ahead of the runner-up {ranked[1]} by {difference_text(gap, 'accuracy')} "
+        f"points on the same draws: {verdict}."
+    )
+
+
+def claims_sentence(base: str, ahead: Sequence[str], behind: Sequence[str]) -> str:
+    said = []
+    if ahead:
+        said.append(f"ahead of {base} in accuracy: {', '.join(ahead)}")
+    if behind:
+        said.append(f"behind {base}: {', '.join(behind)}")
+    if not said:
+        return (
+            f"No row's accuracy interval over {CLAIM_DRAWS} or more draws excludes zero against "
+            f"{base}: no claim that any beats or trails it here."
+        )
+    return (
+        f"Where the interval over {CLAIM_DRAWS} or more draws excludes zero: "
+        + "; ".join(said)
+        + ". No claim for the rest."
+    )
+
+
+def protocol_effect_markdown(
+    rows: Sequence[LedgerRow], *, reference: Reference, provenance: Provenance
+) -> list[str]:
+    """Where a budget was measured under both protocols: each default method's test accuracy and
+    rank under each, and how far the ranking moved (Kendall's tau)."""
+    cells = budget_cells(rows, reference)
+    lines: list[str] = []
+    for (dataset, size, protocol), realistic in sorted(cells.items()):
+        official = cells.get((dataset, size, FULL_VALIDATION))
+        if protocol != BUDGET_VALIDATION or official is None:
+            continue
+        for budget in sorted({b for per_budget in realistic.values() for b in per_budget}):
+            both = {
+                label: (
+                    metric_cell(official[label][budget], "accuracy", provenance),
+                    metric_cell(realistic[label][budget], "accuracy", provenance),
+                )
+                for label in realistic
+                if not is_variant(label)
+                and budget in realistic[label]
+                and budget in official.get(label, {})
+            }
+            if len(both) >= 2:
+                lines += _protocol_table(f"{dataset}, {size} px, {budget} labels / class", both)
+    return (["## The validation protocol's effect on the ranking", ""] + lines) if lines else []
+
+
+def _protocol_table(title: str, both: Mapping[str, tuple[Cell, Cell]]) -> list[str]:
+    rank_full = ranks({label: cells[0] for label, cells in both.items()})
+    rank_budget = ranks({label: cells[1] for label, cells in both.items()})
+    labels = sorted(both, key=lambda label: rank_budget[label])
+    tau = kendall_tau(
+        [rank_full[label] for label in labels], [rank_budget[label] for label in labels]
+    )
+    moved = max(abs(rank_full[label] - rank_budget[label]) for label in labels)
+    header = [
+        "method", "whole val split: accuracy", "rank", "budget-sized val: accuracy", "rank",
+        "rank change",
+    ]  # fmt: skip
+    table = [
+        [
+            label,
+            cell_text(both[label][0], "accuracy"),
+            str(rank_full[label]),
+            cell_text(both[label][1], "accuracy"),
+            str(rank_budget[label]),
+            f"{rank_full[label] - rank_budget[label]:+d}",
+        ]
+        for label in labels
+    ]
+    return [
+        f"{title}: checkpoints chosen on the whole official validation split, against as many "
+        f"validation labels as training ones. Kendall's tau between the two rankings {tau:.2f}; "
+        f"the largest move {moved} place{'s' if moved != 1 else ''}.",
+        "",
+        *markdown_table(header, table),
+        "",
+    ]

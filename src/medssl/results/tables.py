@@ -1,0 +1,44 @@
+"""Markdown for the results page: one table helper, and how a cell, a paired difference and a
+headline cell are written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from medssl.core.metrics import format_score
+from medssl.results.stats import Cell, PairedDifference
+
+OLDER = "†"  # the cell's runs predate the method's current code
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A header line, the separator and one line per row (no trailing blank line)."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def cell_text(cell: Cell, metric: str) -> str:
+    """``81.2 ± 2.0 (d=3, n=9)``, with † when the runs predate the method's code."""
+    return (
+        f"{format_score(cell.score(), metric)} (d={cell.draws}, n={cell.n})"
+        f"{OLDER if cell.older else ''}"
+    )
+
+
+def difference_text(difference: PairedDifference, metric: str) -> str:
+    """``+2.9 [+2.5, +3.4]`` in points (accuracies) or in AUC units, the interval with 2+ draws."""
+    scale, digits = (100.0, 1) if metric != "auc" else (1.0, 3)
+    text = f"{scale * difference.mean:+.{digits}f}"
+    if difference.draws > 1:
+        text += f" [{scale * difference.low:+.{digits}f}, {scale * difference.high:+.{digits}f}]"
+    return text
+
+
+def headline_cell_text(cell: Cell) -> str:
+    return (
+        f"{100 * cell.mean:.1f} ± {100 * cell.std:.1f} (d={cell.draws})"
+        f"{OLDER if cell.older else ''}"
+    )

@@ -1,0 +1,88 @@
+"""The results package's small parts, each on its own: the markdown table, how cells and
+differences are written, ranks, and the `results` settings' validation."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from medssl.core.errors import ConfigError
+from medssl.results.settings import load_results_config
+from medssl.results.stats import Cell, PairedDifference, kendall_tau, ranks
+from medssl.results.tables import (
+    OLDER,
+    cell_text,
+    difference_text,
+    headline_cell_text,
+    markdown_table,
+)
+
+
+def test_a_markdown_table_has_a_separator_per_column_and_a_line_per_row():
+    lines = markdown_table(["method", "10 / class"], [["ssgan", "80.0"], ["pca_svm", "–"]])
+    assert lines == [
+        "| method | 10 / class |",
+        "|---|---|",
+        "| ssgan | 80.0 |",
+        "| pca_svm | – |",
+    ]
+    assert markdown_table(["a"], []) == ["| a |", "|---|"]
+
+
+def test_cells_are_written_in_points_or_auc_units_and_marked_when_older():
+    cell = Cell(mean=0.8123, std=0.0204, n=9, draws=3, older=False)
+    assert cell_text(cell, "accuracy") == "81.2 ± 2.0 (d=3, n=9)"
+    assert cell_text(cell, "auc") == "0.812 ± 0.020 (d=3, n=9)"
+    older = Cell(mean=0.8123, std=0.0204, n=9, draws=3, older=True)
+    assert cell_text(older, "accuracy").endswith(OLDER)
+    assert headline_cell_text(older) == f"81.2 ± 2.0 (d=3){OLDER}"
+
+
+def test_a_difference_shows_its_interval_only_with_two_draws_or_more():
+    three = PairedDifference(0.029, 0.025, 0.034, draws=3, wins=3, ties=0, losses=0)
+    assert difference_text(three, "accuracy") == "+2.9 [+2.5, +3.4]"
+    assert difference_text(three, "auc") == "+0.029 [+0.025, +0.034]"
+    one = PairedDifference(-0.01, math.nan, math.nan, draws=1, wins=0, ties=0, losses=1)
+    assert difference_text(one, "accuracy") == "-1.0"
+
+
+def test_ranks_break_ties_by_label_and_tau_measures_agreement():
+    cells = {
+        label: Cell(mean, 0.0, 1, 1, False) for label, mean in (("b", 0.7), ("a", 0.7), ("c", 0.9))
+    }
+    assert ranks(cells) == {"c": 1, "a": 2, "b": 3}
+    assert kendall_tau([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    assert kendall_tau([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_the_committed_results_settings_load():
+    settings = load_results_config(REPO_ROOT / "params.yaml")
+    assert settings.reference_method == "supervised_cnn"
+    assert [d.name for d in settings.headline.datasets] == ["pneumoniamnist", "breastmnist"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"reference_method": "supervised"}, "results.reference_method: 'supervised' is not a"),
+        ({"current_practice": ["fixmatch", "noisy_student"]}, "'noisy_student' is not a method"),
+        ({"patch_dataset": "idrd"}, "results.patch_dataset: 'idrd' is not known"),
+        (
+            {"ablations": [{"method": "plabgan", "params": ["alpha", "gamma"]}]},
+            "results.ablations: plabgan has no param",
+        ),
+        ({"headline": {"datasets": [], "budgets": [10], "image_size": 28}}, "datasets: empty"),
+        ({"headline_budgets": [10]}, "results: unknown key"),
+    ],
+)
+def test_a_wrong_results_setting_is_one_line_naming_it(tmp_path: Path, change, message):
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params["results"].update(change)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError, match=message) as error:
+        load_results_config(tmp_path / "params.yaml")
+    assert "\n" not in str(error.value)
