@@ -105,16 +105,7 @@ def train_data_from(
     )
     # An untrained ResNet-20 stands in for the features stage's (methods use it as a fixed network).
     feature_network = ResNet20(raw.channels).eval().requires_grad_(False)
-    return TrainData(
-        split.labelled.images,
-        split.labelled.labels,
-        split.unlabelled_images,
-        split.val.images,
-        split.val.labels,
-        info,
-        pseudo_labels=pseudo,
-        feature_network=feature_network,
-    )
+    return TrainData.from_split(split, info, pseudo_labels=pseudo, feature_network=feature_network)
 
 
 @pytest.fixture

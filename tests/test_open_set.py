@@ -77,14 +77,7 @@ def _open_set_data(
         known_classes=known,
         unknown_names=tuple(raw.label_names[c] for c in unknown),
     )
-    data = TrainData(
-        split.labelled.images,
-        split.labelled.labels,
-        split.unlabelled_images,
-        split.val.images,
-        split.val.labels,
-        info,
-    )
+    data = TrainData.from_split(split, info)
     return split, info, label_names, data
 
 

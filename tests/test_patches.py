@@ -3,6 +3,7 @@ and the heatmap's localisation AUC; and the whole path on the real IDRiD images 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -134,15 +135,8 @@ def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, 
     info = DatasetInfo(
         "idrid", "binary-class", ("healthy", "diseased"), 3, 32, 2, 0, {}, patch_grid=8
     )
-    labelled = split.split.labelled
-    data = TrainData(
-        labelled.images,
-        labelled.labels,
-        split.split.unlabelled_images[:512],
-        split.split.val.images,
-        split.split.val.labels,
-        info,
-    )
+    pool = dataclasses.replace(split.split, unlabelled_images=split.split.unlabelled_images[:512])
+    data = TrainData.from_split(pool, info)
     method = create_method(
         "patch_ssgan", method_values("patch_ssgan", iterations=3, batch_size=16, width=0.1), info
     )

@@ -90,14 +90,7 @@ def synthetic_train_data() -> TrainData:
         ),
     )
     info = DatasetInfo(raw.name, raw.task, raw.label_names, 1, IMAGE_SIZE, 8, 0, {})
-    return TrainData(
-        split.labelled.images,
-        split.labelled.labels,
-        split.unlabelled_images,
-        split.val.images,
-        split.val.labels,
-        info,
-    )
+    return TrainData.from_split(split, info)
 
 
 def main(argv: list[str]) -> None:

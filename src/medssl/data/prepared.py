@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -69,6 +69,14 @@ class PseudoLabels:
             raise ValueError("pseudo-label arrays must have one entry per unlabelled image")
 
 
+class SplitImages(Protocol):
+    """What a training set is taken from: a labelled-budget split (``data.split.Split``)."""
+
+    labelled: LabelledImages
+    unlabelled_images: np.ndarray
+    val: LabelledImages
+
+
 @dataclass(frozen=True)
 class TrainData:
     """Everything a method may train on. There is deliberately no field for the unlabelled pool's
@@ -88,6 +96,27 @@ class TrainData:
     @property
     def num_classes(self) -> int:
         return self.info.num_classes
+
+    @classmethod
+    def from_split(
+        cls,
+        split: SplitImages,
+        info: DatasetInfo,
+        *,
+        pseudo_labels: PseudoLabels | None = None,
+        feature_network: Any = None,
+    ) -> TrainData:
+        """What training may see of ``split``: never the unlabelled pool's labels."""
+        return cls(
+            labelled_x=split.labelled.images,
+            labelled_y=split.labelled.labels,
+            unlabelled_x=split.unlabelled_images,
+            val_x=split.val.images,
+            val_y=split.val.labels,
+            info=info,
+            pseudo_labels=pseudo_labels,
+            feature_network=feature_network,
+        )
 
 
 def load_dataset_info(prepared_dir: Path) -> DatasetInfo:

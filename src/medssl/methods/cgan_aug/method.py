@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,7 +37,7 @@ from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.loop import EpochSampler, TorchMethod
 from medssl.methods.registry import register
-from medssl.methods.shared.generation_quality import frechet_distance_resnet20
+from medssl.methods.shared.generation_quality import generator_quality
 from medssl.methods.shared.losses import discriminator_loss, generator_loss
 from medssl.models.cnn import PlabCNN
 from medssl.models.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -207,13 +206,7 @@ class CGANAugmentation(TorchMethod):
 
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:
         history = super().fit(data, run)
-        if data.feature_network is not None:
-            self.training_metrics["generator_fd_resnet20"] = frechet_distance_resnet20(
-                data.feature_network,
-                np.concatenate([data.labelled_x, data.unlabelled_x]),
-                self._sample,
-                self.seed,
-            )
+        self.training_metrics.update(generator_quality(data, self._sample, self.seed))
         return history
 
     @torch.no_grad()

@@ -10,27 +10,16 @@ from dataclasses import dataclass
 from torch import nn
 
 from medssl.core.config import (
-    Fraction,
-    NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
 )
 from medssl.methods.registry import register
-from medssl.methods.shared.supervised import ClassWeighting, PatchClassifier
+from medssl.methods.shared.supervised import PatchClassifier, PatchConfig
 from medssl.models.conv_large import ConvLarge
 
 
 @dataclass(frozen=True)
-class PatchConvNetConfig:
-    iterations: PositiveInt
-    batch_size: PositiveInt
-    learning_rate: PositiveFloat
-    adam_beta1: Fraction
-    weight_decay: NonNegativeFloat
+class PatchConvNetConfig(PatchConfig):
     width: PositiveFloat
-    crop_shift: NonNegativeInt
-    class_weighting: ClassWeighting
 
 
 @register("patch_convnet")

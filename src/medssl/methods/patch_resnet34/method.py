@@ -12,28 +12,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from medssl.core.config import (
-    Fraction,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-)
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_quarter_turns, random_shifted_crops
-from medssl.methods.shared.supervised import ClassWeighting, PatchClassifier
+from medssl.methods.shared.supervised import PatchClassifier, PatchConfig
 from medssl.models.resnet import small_image_resnet
 
 
 @dataclass(frozen=True)
-class PatchResNet34Config:
-    iterations: PositiveInt
-    batch_size: PositiveInt
-    learning_rate: PositiveFloat
-    adam_beta1: Fraction
-    weight_decay: NonNegativeFloat
-    crop_shift: NonNegativeInt
-    class_weighting: ClassWeighting
+class PatchResNet34Config(PatchConfig):
+    """The shared patch fields alone: the network is fixed (ResNet-34)."""
 
 
 @register("patch_resnet34")

@@ -7,19 +7,14 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.methods.registry import register
-from medssl.methods.shared.supervised import SupervisedClassifier
+from medssl.methods.shared.supervised import SupervisedClassifier, SupervisedConfig
 from medssl.models.resnet import small_image_resnet18
 
 
 @dataclass(frozen=True)
-class ResNetConfig:
-    iterations: PositiveInt
-    batch_size: PositiveInt
-    learning_rate: PositiveFloat
-    adam_beta1: Fraction
-    weight_decay: NonNegativeFloat
+class ResNetConfig(SupervisedConfig):
+    """The shared supervised fields alone: the network is fixed (ResNet-18)."""
 
 
 @register("resnet")

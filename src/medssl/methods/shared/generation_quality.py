@@ -15,9 +15,22 @@ import torch
 from torch import nn
 
 from medssl.core.metrics import frechet_distance
+from medssl.data.prepared import TrainData
 from medssl.methods.loop import images_to_float
 
 QUALITY_IMAGES = 2000  # per side; enough for a stable 64x64 covariance
+GENERATOR_DISTANCE = "generator_fd_resnet20"  # the training metric's name, as the ledger keeps it
+
+
+def generator_quality(
+    data: TrainData, sample: Callable[[int], torch.Tensor], seed: int
+) -> dict[str, float]:
+    """``{GENERATOR_DISTANCE: FD-ResNet20}`` of a trained generator against every training image
+    (labelled and unlabelled); empty when the method was given no features network."""
+    if data.feature_network is None:
+        return {}
+    real = np.concatenate([data.labelled_x, data.unlabelled_x])
+    return {GENERATOR_DISTANCE: frechet_distance_resnet20(data.feature_network, real, sample, seed)}
 
 
 @torch.no_grad()

@@ -4,12 +4,20 @@ only, with Adam. ``supervised_cnn`` and ``resnet`` train on whole images, ``patc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import numpy as np
 import torch
 
-from medssl.core.config import OneOf
+from medssl.core.config import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OneOf,
+    PositiveFloat,
+    PositiveInt,
+)
 from medssl.data.prepared import TrainData
 from medssl.methods.loop import EpochSampler, LabelledCrossEntropyMethod
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
@@ -17,6 +25,26 @@ from medssl.methods.shared.augment import random_flips, random_shifted_crops
 CLASS_WEIGHTINGS = ("none", "balanced")
 # none, or balanced: each class's loss weighted by 1 / its labelled share
 ClassWeighting = Annotated[str, OneOf(*CLASS_WEIGHTINGS)]
+
+
+@dataclass(frozen=True)
+class SupervisedConfig:
+    """What every supervised classifier's section sets: the steps, the batch and Adam's settings.
+    A method's own config adds its fields to these."""
+
+    iterations: PositiveInt
+    batch_size: PositiveInt
+    learning_rate: PositiveFloat
+    adam_beta1: Fraction
+    weight_decay: NonNegativeFloat
+
+
+@dataclass(frozen=True)
+class PatchConfig(SupervisedConfig):
+    """A patch classifier's: shifts of up to ``crop_shift`` pixels, and the class weighting."""
+
+    crop_shift: NonNegativeInt
+    class_weighting: ClassWeighting
 
 
 class SupervisedClassifier(LabelledCrossEntropyMethod):

@@ -7,19 +7,14 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
+from medssl.core.config import Fraction
 from medssl.methods.registry import register
-from medssl.methods.shared.supervised import SupervisedClassifier
+from medssl.methods.shared.supervised import SupervisedClassifier, SupervisedConfig
 from medssl.models.cnn import PlabCNN
 
 
 @dataclass(frozen=True)
-class SupervisedCNNConfig:
-    iterations: PositiveInt
-    batch_size: PositiveInt
-    learning_rate: PositiveFloat
-    adam_beta1: Fraction
-    weight_decay: NonNegativeFloat
+class SupervisedCNNConfig(SupervisedConfig):
     dropout: Fraction
 
 
