@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from medssl.core.io import write_json
+from medssl.methods.registry import resolve_method
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import train_method
 from medssl.pipeline.workspace import Workspace, open_workspace
@@ -33,13 +34,12 @@ def timed_stage(
 ) -> float:
     started = time.perf_counter()
     train_method(
-        method,
-        values,
-        dataclasses.replace(train, checkpoint_dir=str(out / "checkpoints")),
-        workspace.prepared,
-        workspace.inputs(method),
-        out / "models",
-        out / "plots",
+        resolve_method(method, values),
+        train_config=dataclasses.replace(train, checkpoint_dir=str(out / "checkpoints")),
+        prepared_dir=workspace.prepared,
+        inputs_dir=workspace.inputs(method),
+        models_dir=out / "models",
+        plots_dir=out / "plots",
     )
     return time.perf_counter() - started
 

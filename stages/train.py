@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from medssl.core.cli import load_raw_section, load_section, run_stage
+from medssl.methods.registry import resolve_method
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import train_method
 
@@ -29,15 +30,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     train_config = load_section(args.params, "train", TrainConfig)
-    method_values = load_raw_section(args.params, f"methods.{args.method}")
+    method = resolve_method(args.method, load_raw_section(args.params, f"methods.{args.method}"))
     train_method(
-        args.method,
-        method_values,
-        train_config,
-        args.prepared,
-        args.inputs,
-        args.models,
-        args.plots,
+        method,
+        train_config=train_config,
+        prepared_dir=args.prepared,
+        inputs_dir=args.inputs,
+        models_dir=args.models,
+        plots_dir=args.plots,
     )
 
 

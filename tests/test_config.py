@@ -12,7 +12,12 @@ from medssl.data.image_folder import ImageFolderConfig
 from medssl.data.sources import DataConfig
 from medssl.data.split import SplitConfig
 from medssl.data.synthetic import SyntheticConfig
-from medssl.methods.registry import available_methods, method_class, method_config
+from medssl.methods.registry import (
+    available_methods,
+    method_class,
+    method_config,
+    resolve_method,
+)
 from medssl.pipeline.cluster import ClusterConfig
 from medssl.pipeline.features import FeaturesConfig
 from medssl.pipeline.runs import TrainConfig
@@ -206,10 +211,10 @@ def test_a_method_section_may_set_its_own_precision_over_the_train_default():
 
     train = build_config(TrainConfig, params_section("train", autocast="none"), "train")
     values = params_section("methods.ssgan", autocast="bf16")
-    assert with_loop_overrides("ssgan", values, train).autocast == "bf16"
+    assert with_loop_overrides(resolve_method("ssgan", values), train).autocast == "bf16"
     assert method_config("ssgan", values) == method_config("ssgan", params_section("methods.ssgan"))
-    plain = params_section("methods.ssgan")
-    assert with_loop_overrides("ssgan", plain, train) == train  # unset: params.train decides
+    plain = resolve_method("ssgan", params_section("methods.ssgan"))
+    assert with_loop_overrides(plain, train) == train  # unset: params.train decides
 
 
 def test_benchmarks_open_a_workspace_with_each_method_s_own_precision(tmp_path):

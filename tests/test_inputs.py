@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import params_section
 from medssl.core.errors import DataError
 from medssl.core.io import read_json, torch_save
 from medssl.data.prepared import write_pseudo_labels
+from medssl.methods.registry import ResolvedMethod, resolve_method
 from medssl.models.resnet20 import ResNet20
 from medssl.pipeline.inputs import READS_FILE, collect_inputs
 from medssl.pipeline.train import with_pipeline_inputs
@@ -41,16 +43,24 @@ def test_a_method_gets_a_copy_of_what_it_reads_only(
         assert (out / name).read_bytes() == source.read_bytes()
 
 
+def _method(name: str) -> ResolvedMethod:
+    return resolve_method(name, params_section(f"methods.{name}"))
+
+
 def test_training_reads_the_copies(synthetic_train_data, products, tmp_path: Path):
     bare = dataclasses.replace(synthetic_train_data, pseudo_labels=None, feature_network=None)
     for method in ("plabgan", "ucgan"):
         collect_inputs(method, *products, tmp_path / method)
-    plabgan = with_pipeline_inputs("plabgan", bare, tmp_path / "plabgan", torch.device("cpu"))
+    plabgan = with_pipeline_inputs(
+        _method("plabgan"), bare, inputs_dir=tmp_path / "plabgan", device=torch.device("cpu")
+    )
     np.testing.assert_array_equal(
         plabgan.pseudo_labels.labels, synthetic_train_data.pseudo_labels.labels
     )
     assert plabgan.feature_network is None
-    ucgan = with_pipeline_inputs("ucgan", bare, tmp_path / "ucgan", torch.device("cpu"))
+    ucgan = with_pipeline_inputs(
+        _method("ucgan"), bare, inputs_dir=tmp_path / "ucgan", device=torch.device("cpu")
+    )
     assert ucgan.pseudo_labels is None and isinstance(ucgan.feature_network, ResNet20)
     for key, tensor in synthetic_train_data.feature_network.state_dict().items():
         torch.testing.assert_close(ucgan.feature_network.state_dict()[key], tensor, rtol=0, atol=0)
@@ -61,4 +71,9 @@ def test_a_missing_product_names_the_stage_that_makes_it(synthetic_train_data, t
     with pytest.raises(DataError, match="run the cluster stage first"):
         collect_inputs("plabgan", tmp_path / "none.npz", tmp_path / "none.pt", tmp_path / "out")
     with pytest.raises(DataError, match=r"run the inputs@ucgan stage first"):
-        with_pipeline_inputs("ucgan", synthetic_train_data, tmp_path / "empty", torch.device("cpu"))
+        with_pipeline_inputs(
+            _method("ucgan"),
+            synthetic_train_data,
+            inputs_dir=tmp_path / "empty",
+            device=torch.device("cpu"),
+        )

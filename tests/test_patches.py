@@ -15,7 +15,7 @@ from medssl.data.catalog import FUNDUS
 from medssl.data.fundus import DISEASED_FOLDER, HEALTHY_FOLDER, FundusConfig, read_fundus_folder
 from medssl.data.patches import cut_patches, make_patch_split, patch_labels, write_patch_split
 from medssl.data.prepared import DatasetInfo, TrainData, load_dataset_info
-from medssl.methods.registry import create_method
+from medssl.methods.registry import create_method, resolve_method
 from medssl.pipeline.patch_evaluation import heatmaps, image_scores, patch_image_evaluation
 from medssl.pipeline.predict import MEAN_ROW, load_seeds, predict
 from medssl.pipeline.runs import TrainConfig
@@ -171,13 +171,14 @@ def test_predict_scores_whole_fundus_images_and_draws_their_heatmaps(tmp_path: P
     )
     (tmp_path / "inputs").mkdir()
     train_method(
-        "patch_convnet",
-        method_values("patch_convnet", iterations=4, batch_size=8),
-        config_from_params(TrainConfig, "train", seeds=[0], checkpoint_dir=str(tmp_path / "ck")),
-        tmp_path / "prepared",
-        tmp_path / "inputs",
-        tmp_path / "models",
-        tmp_path / "plots",
+        resolve_method("patch_convnet", method_values("patch_convnet", iterations=4, batch_size=8)),
+        train_config=config_from_params(
+            TrainConfig, "train", seeds=[0], checkpoint_dir=str(tmp_path / "ck")
+        ),
+        prepared_dir=tmp_path / "prepared",
+        inputs_dir=tmp_path / "inputs",
+        models_dir=tmp_path / "models",
+        plots_dir=tmp_path / "plots",
     )
     images = sorted((tmp_path / "fundus" / HEALTHY_FOLDER).glob("H[01].png"))
     rows = predict(

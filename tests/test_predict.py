@@ -18,6 +18,7 @@ from medssl.core.errors import DataError
 from medssl.data.prepared import TEST_FILE, load_dataset_info, load_labelled_set
 from medssl.data.sources import acquire, load_raw
 from medssl.data.split import make_split, write_split
+from medssl.methods.registry import resolve_method
 from medssl.pipeline.predict import MEAN_ROW, load_seeds, predict
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import train_method
@@ -41,13 +42,12 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     )
     (root / "inputs").mkdir()
     train_method(
-        "supervised_cnn",
-        method_values("supervised_cnn", iterations=20),
-        train,
-        root / "prepared",
-        root / "inputs",
-        root / "models",
-        root / "plots",
+        resolve_method("supervised_cnn", method_values("supervised_cnn", iterations=20)),
+        train_config=train,
+        prepared_dir=root / "prepared",
+        inputs_dir=root / "inputs",
+        models_dir=root / "models",
+        plots_dir=root / "plots",
     )
     return root / "models", root / "prepared"
 

@@ -9,6 +9,7 @@ import torch
 
 from conftest import config_from_params, method_values, split_config
 from medssl.data.split import make_split, write_split
+from medssl.methods.registry import resolve_method
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import threads_per_process, train_method
 
@@ -46,13 +47,12 @@ def _train(prepared: Path, root: Path, seed_processes: int) -> Path:
     )
     (root / "inputs").mkdir(parents=True)
     manifest = train_method(
-        "ssgan",
-        method_values("ssgan", iterations=6, batch_size=8),
-        train,
-        prepared,
-        root / "inputs",
-        root / "models",
-        root / "plots",
+        resolve_method("ssgan", method_values("ssgan", iterations=6, batch_size=8)),
+        train_config=train,
+        prepared_dir=prepared,
+        inputs_dir=root / "inputs",
+        models_dir=root / "models",
+        plots_dir=root / "plots",
     )
     assert set(manifest["train_seconds"]) == {"seed_0", "seed_1"}
     return root

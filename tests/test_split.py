@@ -22,6 +22,7 @@ from medssl.data.prepared import (
 )
 from medssl.data.sources import acquire, load_raw
 from medssl.data.split import UNKNOWN_LABEL, labelled_indices, make_split, write_split
+from medssl.methods.registry import resolve_method
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import train_method
 
@@ -118,13 +119,12 @@ def test_training_never_opens_the_hidden_labels(
     ):
         (tmp_path / "inputs" / method).mkdir(parents=True)
         train_method(
-            method,
-            method_values(method, **values),
-            tiny,
-            tmp_path / "prepared",
-            tmp_path / "inputs" / method,
-            tmp_path / "models" / method,
-            tmp_path / "plots",
+            resolve_method(method, method_values(method, **values)),
+            train_config=tiny,
+            prepared_dir=tmp_path / "prepared",
+            inputs_dir=tmp_path / "inputs" / method,
+            models_dir=tmp_path / "models" / method,
+            plots_dir=tmp_path / "plots",
         )
     assert opened and all("hidden" not in path for path in opened)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,5 +97,27 @@ def method_config(name: str, values: Mapping[str, Any]) -> Any:
     return build_config(method_class(name).config_class, own, f"methods.{name}")
 
 
+@dataclass(frozen=True)
+class ResolvedMethod:
+    """A method looked up once: its name, class, checked config, and the loop settings its params
+    section sets for itself. Picklable, so a seed's worker process gets it whole."""
+
+    name: str
+    method_class: type[Method]
+    config: Any
+    loop_overrides: Mapping[str, Any]
+
+    def create(self, info: DatasetInfo) -> Method:
+        """A fresh, untrained instance for a dataset."""
+        return self.method_class(self.config, info)
+
+
+def resolve_method(name: str, values: Mapping[str, Any]) -> ResolvedMethod:
+    """Method ``name`` with its ``methods.<name>`` section ``values``, checked once."""
+    return ResolvedMethod(
+        name, method_class(name), method_config(name, values), loop_overrides(name, values)
+    )
+
+
 def create_method(name: str, values: Mapping[str, Any], info: DatasetInfo) -> Method:
-    return method_class(name)(method_config(name, values), info)
+    return resolve_method(name, values).create(info)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import sys
-from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from medssl.data.prepared import (
 )
 from medssl.methods.base import HistoryRow
 from medssl.methods.loop import TorchMethod
-from medssl.methods.registry import create_method, loop_overrides, method_class, method_config
+from medssl.methods.registry import ResolvedMethod
 from medssl.models.resnet20 import ResNet20
 from medssl.pipeline.runs import (
     MANIFEST_FILE,
@@ -62,48 +61,48 @@ class SeedRun:
 
 
 def train_method(
-    name: str,
-    method_values: Mapping[str, Any],
+    method: ResolvedMethod,
+    *,
     train_config: TrainConfig,
     prepared_dir: Path,
     inputs_dir: Path,
     models_dir: Path,
     plots_dir: Path,
 ) -> dict[str, Any]:
-    """Fit ``name`` once per seed in ``train_config.seeds``; write models, histories and curves.
+    """Fit ``method`` once per seed in ``train_config.seeds``; write models, histories and curves.
 
     On the CPU, up to ``train.seed_processes`` seeds train at once, each in a process of its own.
     Under torchrun every rank trains (data-parallel, see ``medssl.core.distributed``) and rank 0
     writes."""
+    name = method.name
     device = pick_device(train_config.device)
     ranks = initialise_ranks(device)
     device = device_for_rank(device, ranks)
-    if ranks.is_distributed and not issubclass(method_class(name), TorchMethod):
+    if ranks.is_distributed and not issubclass(method.method_class, TorchMethod):
         raise ConfigError(
             f"{name} does not train on the step loop, so it cannot run under torchrun; "
             "run its train stage as one process"
         )
-    config = method_config(name, method_values)
-    train_config = with_loop_overrides(name, method_values, train_config)
+    train_config = with_loop_overrides(method, train_config)
     warning = bf16_warning(device, train_config.autocast)
     if warning and ranks.is_main:
         print(warning, file=sys.stderr)
     ensure_writable(models_dir, plots_dir, Path(train_config.checkpoint_dir) / name)
-    job = SeedJob(
-        name, dict(method_values), train_config, prepared_dir, inputs_dir, models_dir, plots_dir
-    )
+    job = SeedJob(method, train_config, prepared_dir, inputs_dir, models_dir, plots_dir)
     processes = seed_processes(train_config, device, ranks)
     if processes > 1:
         runs = _train_in_workers(job, processes)
     else:
         configure_threads(threads_per_process(train_config, 1))
         configure_backends(device, train_config.deterministic)
-        data = with_pipeline_inputs(name, load_train_data(prepared_dir), inputs_dir, device)
+        data = with_pipeline_inputs(
+            method, load_train_data(prepared_dir), inputs_dir=inputs_dir, device=device
+        )
         runs = [train_seed(job, seed, data, device, ranks) for seed in train_config.seeds]
     manifest = {
         "method": name,
         "seeds": list(train_config.seeds),
-        "config": dataclasses.asdict(config),
+        "config": dataclasses.asdict(method.config),
         "autocast": train_config.autocast,
         "device": str(device),
         "torch": torch.__version__,
@@ -128,15 +127,13 @@ def train_method(
     return manifest
 
 
-def with_loop_overrides(
-    name: str, method_values: Mapping[str, Any], train_config: TrainConfig
-) -> TrainConfig:
+def with_loop_overrides(method: ResolvedMethod, train_config: TrainConfig) -> TrainConfig:
     """``params.train`` with the loop settings the method's own section sets (its precision)."""
-    overrides = loop_overrides(name, method_values)
-    if overrides and not issubclass(method_class(name), TorchMethod):
+    overrides = method.loop_overrides
+    if overrides and not issubclass(method.method_class, TorchMethod):
         raise ConfigError(
-            f"methods.{name}.{next(iter(overrides))}: {name} does not train on the step loop; "
-            "remove the key"
+            f"methods.{method.name}.{next(iter(overrides))}: {method.name} does not train on the "
+            "step loop; remove the key"
         )
     return dataclasses.replace(train_config, **overrides)
 
@@ -145,8 +142,7 @@ def with_loop_overrides(
 class SeedJob:
     """A train stage's settings, as a worker process needs them."""
 
-    name: str
-    method_values: dict[str, Any]
+    method: ResolvedMethod
     train_config: TrainConfig
     prepared_dir: Path
     inputs_dir: Path
@@ -173,16 +169,19 @@ def train_seed(
     job: SeedJob, seed: int, data: TrainData, device: torch.device, ranks: Ranks = SINGLE_PROCESS
 ) -> SeedRun:
     """Fit one seed; rank 0 writes its model, figures and history."""
-    method = create_method(job.name, job.method_values, data.info)
+    method = job.method.create(data.info)
     history = method.fit(
-        data, run_context(job.name, method.config, job.train_config, data, seed, device, ranks)
+        data,
+        run_context(job.method.name, method.config, job.train_config, data, seed, device, ranks),
     )
     run = SeedRun(seed, history, method.seconds_so_far(), dict(method.training_metrics))
     if ranks.is_main:
         method.save(seed_directory(job.models_dir, seed))
         method.write_figures(job.plots_dir, seed)
         write_history(history, job.plots_dir, seed)
-        print(f"{job.name} seed {seed}: trained in {run.seconds:.1f} s on {device}", flush=True)
+        print(
+            f"{job.method.name} seed {seed}: trained in {run.seconds:.1f} s on {device}", flush=True
+        )
     return run
 
 
@@ -209,27 +208,27 @@ def _train_seed_in_worker(job: SeedJob, seed: int, threads: int) -> SeedRun:
     configure_threads(threads)
     device = torch.device("cpu")
     configure_backends(device, job.train_config.deterministic)
-    data = with_pipeline_inputs(job.name, load_train_data(job.prepared_dir), job.inputs_dir, device)
+    data = with_pipeline_inputs(
+        job.method, load_train_data(job.prepared_dir), inputs_dir=job.inputs_dir, device=device
+    )
     return train_seed(job, seed, data, device)
 
 
 def with_pipeline_inputs(
-    name: str, data: TrainData, inputs_dir: Path, device: torch.device
+    method: ResolvedMethod, data: TrainData, *, inputs_dir: Path, device: torch.device
 ) -> TrainData:
-    """``data`` plus the pipeline products method ``name`` reads, from its inputs folder."""
-    method = method_class(name)
-    if method.uses_pseudo_labels:
+    """``data`` plus the pipeline products ``method`` reads, from its inputs folder."""
+    stage = f"inputs@{method.name}"
+    if method.method_class.uses_pseudo_labels:
         data = dataclasses.replace(
             data,
             pseudo_labels=load_pseudo_labels(
-                existing_file(inputs_dir / PSEUDO_LABELS_INPUT, f"inputs@{name}")
+                existing_file(inputs_dir / PSEUDO_LABELS_INPUT, stage)
             ),
         )
-    if method.uses_feature_network:
+    if method.method_class.uses_feature_network:
         trunk = load_feature_network(
-            existing_file(inputs_dir / FEATURE_NETWORK_INPUT, f"inputs@{name}"),
-            data.info.channels,
-            device,
+            existing_file(inputs_dir / FEATURE_NETWORK_INPUT, stage), data.info.channels, device
         )
         data = dataclasses.replace(data, feature_network=trunk)
     return data

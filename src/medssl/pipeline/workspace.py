@@ -14,6 +14,7 @@ from medssl.core.config import load_params, section
 from medssl.core.device import configure_threads, pick_device
 from medssl.data.images import LabelledImages
 from medssl.data.prepared import TrainData, load_labelled_set, load_train_data
+from medssl.methods.registry import ResolvedMethod, resolve_method
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import with_loop_overrides, with_pipeline_inputs
 
@@ -36,14 +37,21 @@ class Workspace:
     def method_values(self, name: str) -> dict[str, Any]:
         return dict(section(self.params, f"methods.{name}"))
 
+    def method(self, name: str) -> ResolvedMethod:
+        """Method ``name`` with this workspace's params section."""
+        return resolve_method(name, self.method_values(name))
+
     def method_train_config(self, name: str) -> TrainConfig:
         """``params.train`` as method ``name``'s train stage runs it: with its own loop settings."""
-        return with_loop_overrides(name, self.method_values(name), self.train_config)
+        return with_loop_overrides(self.method(name), self.train_config)
 
     def train_data(self, name: str) -> TrainData:
         """The prepared split plus the pipeline products method ``name`` reads."""
         return with_pipeline_inputs(
-            name, load_train_data(self.prepared), self.inputs(name), self.device
+            self.method(name),
+            load_train_data(self.prepared),
+            inputs_dir=self.inputs(name),
+            device=self.device,
         )
 
     def test_set(self) -> LabelledImages:
