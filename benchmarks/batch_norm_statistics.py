@@ -124,7 +124,14 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             method = create_method(name, values, data.info)
             run = dataclasses.replace(
-                run_context(name, method_config(name, values), train_config, data, seed, device),
+                run_context(
+                    name,
+                    method_config(name, values),
+                    train_config,
+                    data=data,
+                    seed=seed,
+                    device=device,
+                ),
                 checkpoint_path=None,
             )
             states = train_recording_states(method, data, run)

@@ -37,7 +37,9 @@ def train_with_curves(name: str, values: dict, data: Any, test: Any, train_confi
     """One training; its curves, the kept model's test accuracy and the seconds per step."""
     method = create_method(name, values, data.info)
     run = dataclasses.replace(
-        run_context(name, method_config(name, values), train_config, data, seed, device),
+        run_context(
+            name, method_config(name, values), train_config, data=data, seed=seed, device=device
+        ),
         checkpoint_path=None,
     )
     test_curve: list[float] = []

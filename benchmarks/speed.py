@@ -126,7 +126,7 @@ def time_project_loop(
     timings = []
     for iterations in (0, steps):
         method = create_method(name, {**values, "iterations": iterations}, data.info)
-        run = run_context(name, config, train_config, data, 0, device)
+        run = run_context(name, config, train_config, data=data, seed=0, device=device)
         run = dataclasses.replace(run, checkpoint_path=None)
         started = time.perf_counter()
         method.fit(data, run)

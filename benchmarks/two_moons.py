@@ -101,7 +101,7 @@ def run_draw(
             snapshots["accuracy"] = accuracy(trainer, points, labels)
             snapshots["started"] = time.perf_counter()
 
-    trainer.fit(labelled_x, labelled_y, points[unlabelled], after_each)
+    trainer.fit(labelled_x, labelled_y, points[unlabelled], after_each=after_each)
     supervised_model, supervised = snapshots["model"], snapshots["accuracy"]
     result = {
         "seed": seed,

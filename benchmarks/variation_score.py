@@ -70,14 +70,16 @@ def main(argv: list[str] | None = None) -> None:
     test = load_labelled_set(args.prepared / TEST_FILE)
     images = images_to_float(torch.from_numpy(test.images[: args.images]).to(device))
     generator, discriminator = method.networks["generator_0"], method.networks["discriminator_0"]
-    search_latents(generator, discriminator, images[:8], SearchSettings(2, 0.05, 0.2, 8))  # warm-up
+    search_latents(
+        generator, discriminator, images[:8], settings=SearchSettings(2, 0.05, 0.2, 8)
+    )  # warm-up
 
     started = time.perf_counter()
-    search_latents(generator, discriminator, images, settings)
+    search_latents(generator, discriminator, images, settings=settings)
     batched = len(images) / (time.perf_counter() - started)
     single_settings = SearchSettings(settings.steps, settings.learning_rate, settings.weight, 1)
     started = time.perf_counter()
-    search_latents(generator, discriminator, images[: args.single_images], single_settings)
+    search_latents(generator, discriminator, images[: args.single_images], settings=single_settings)
     single = args.single_images / (time.perf_counter() - started)
     print(
         json.dumps(

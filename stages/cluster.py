@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("data/pseudo_labels"))
     args = parser.parse_args(argv)
     make_pseudo_labels(
-        load_section(args.params, "cluster", ClusterConfig), args.prepared, args.features, args.out
+        load_section(args.params, "cluster", ClusterConfig),
+        prepared_dir=args.prepared,
+        features_path=args.features,
+        out_dir=args.out,
     )
 
 

@@ -28,7 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     detail = evaluate_method(
-        args.method, args.models, args.prepared, args.metrics, args.detail, args.plots, args.device
+        args.method,
+        models_dir=args.models,
+        prepared_dir=args.prepared,
+        metrics_path=args.metrics,
+        detail_path=args.detail,
+        plots_dir=args.plots,
+        device=args.device,
     )
     scores = (
         f"test {m} {detail['test'][m]['mean']:.4f} ± {detail['test'][m]['std']:.4f}"

@@ -25,7 +25,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plots", type=Path, default=Path("plots/cluster"))
     args = parser.parse_args(argv)
     evaluate_pseudo_labels(
-        args.prepared, args.features, args.pseudo_labels, args.hidden, args.metrics, args.plots
+        prepared_dir=args.prepared,
+        features_path=args.features,
+        pseudo_labels_path=args.pseudo_labels,
+        hidden_dir=args.hidden,
+        metrics_path=args.metrics,
+        plots_dir=args.plots,
     )
 
 

@@ -21,7 +21,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = load_section(args.params, "features", FeaturesConfig)
     train_config = load_section(args.params, "train", TrainConfig)
-    train_feature_extractor(config, train_config, args.prepared, args.models, args.out, args.plots)
+    train_feature_extractor(
+        config,
+        train_config,
+        prepared_dir=args.prepared,
+        models_dir=args.models,
+        features_dir=args.out,
+        plots_dir=args.plots,
+    )
 
 
 if __name__ == "__main__":

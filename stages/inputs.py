@@ -24,7 +24,12 @@ def main(argv: list[str] | None = None) -> None:
         "--out", type=Path, required=True, help="output folder, e.g. data/inputs/<method>"
     )
     args = parser.parse_args(argv)
-    reads = collect_inputs(args.method, args.pseudo_labels, args.feature_network, args.out)
+    reads = collect_inputs(
+        args.method,
+        pseudo_labels=args.pseudo_labels,
+        feature_network=args.feature_network,
+        out_dir=args.out,
+    )
     print(f"{args.method} reads: {', '.join(reads) or 'the prepared images only'}")
 
 

@@ -19,7 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     methods = load_raw_section(args.params, "methods")["enabled"]
     print(
-        build_report(methods, args.detail_dir, args.markdown, args.figure, args.cluster_metrics),
+        build_report(
+            methods,
+            detail_dir=args.detail_dir,
+            markdown_path=args.markdown,
+            figure_path=args.figure,
+            cluster_metrics=args.cluster_metrics,
+        ),
         end="",
     )
 

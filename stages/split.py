@@ -37,12 +37,20 @@ def main(argv: list[str] | None = None) -> None:
                 "images (their val/test split is data.fundus's); set them to -1 or 0"
             )
         info = write_patch_split(
-            load_fundus_raw(args.raw), data_config, split_config, args.prepared, args.hidden
+            load_fundus_raw(args.raw),
+            data_config,
+            split_config,
+            prepared_dir=args.prepared,
+            hidden_dir=args.hidden,
         )
     else:
         raw = load_raw(data_config, args.raw)
         info = write_split(
-            make_split(raw, split_config), raw, split_config, args.prepared, args.hidden
+            make_split(raw, split_config),
+            raw,
+            split_config,
+            prepared_dir=args.prepared,
+            hidden_dir=args.hidden,
         )
     print(f"{info.name}: " + ", ".join(f"{count} {part}" for part, count in info.counts.items()))
     budget = info.val_labels_per_class

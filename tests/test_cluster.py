@@ -32,10 +32,20 @@ def test_feature_weights_change_which_centre_is_nearest():
     point = np.array([[2.5, 0.0]])  # nearer class 1 along d0, nearer class 0 along d1
     config = config_from_params(ClusterConfig, "cluster", kmeans_iterations=0)
     even, _ = assign_pseudo_labels(
-        labelled, np.array([0, 1]), point, np.array([1.0, 1.0]), 2, config
+        labelled,
+        np.array([0, 1]),
+        point,
+        feature_weights=np.array([1.0, 1.0]),
+        num_classes=2,
+        config=config,
     )
     ignore_d0, _ = assign_pseudo_labels(
-        labelled, np.array([0, 1]), point, np.array([0.01, 1.0]), 2, config
+        labelled,
+        np.array([0, 1]),
+        point,
+        feature_weights=np.array([0.01, 1.0]),
+        num_classes=2,
+        config=config,
     )
     assert even.labels.tolist() == [1] and ignore_d0.labels.tolist() == [0]
 
@@ -53,17 +63,17 @@ def test_constrained_kmeans_moves_centres_towards_the_pool_and_keeps_class_ident
         labelled,
         labels,
         pool,
-        np.ones(2),
-        2,
-        config_from_params(ClusterConfig, "cluster", kmeans_iterations=0),
+        feature_weights=np.ones(2),
+        num_classes=2,
+        config=config_from_params(ClusterConfig, "cluster", kmeans_iterations=0),
     )
     refined, centres = assign_pseudo_labels(
         labelled,
         labels,
         pool,
-        np.ones(2),
-        2,
-        config_from_params(ClusterConfig, "cluster", kmeans_iterations=10),
+        feature_weights=np.ones(2),
+        num_classes=2,
+        config=config_from_params(ClusterConfig, "cluster", kmeans_iterations=10),
     )
     assert (refined.labels == truth).mean() >= (nearest.labels == truth).mean()
     # the centres moved out to the clusters, in order
@@ -139,9 +149,9 @@ def test_an_all_labelled_budget_leaves_an_empty_pool_that_every_cluster_step_acc
             labelled,
             synthetic_train_data.labelled_y,
             extractor.embed(empty_images),
-            extractor.feature_weights(),
-            synthetic_train_data.info.num_classes,
-            config_from_params(ClusterConfig, "cluster"),
+            feature_weights=extractor.feature_weights(),
+            num_classes=synthetic_train_data.info.num_classes,
+            config=config_from_params(ClusterConfig, "cluster"),
         )
         report = pseudo_label_report(pseudo, np.zeros(0, dtype=np.int64), ("a", "b", "c"))
     assert len(pseudo.labels) == 0 and report["images"] == 0

@@ -35,7 +35,13 @@ def test_a_method_gets_a_copy_of_what_it_reads_only(
     method: str, reads: list[str], products, tmp_path: Path
 ):
     out = tmp_path / "inputs" / method
-    assert collect_inputs(method, *products, out) == reads
+    pseudo_labels, feature_network = products
+    assert (
+        collect_inputs(
+            method, pseudo_labels=pseudo_labels, feature_network=feature_network, out_dir=out
+        )
+        == reads
+    )
     assert sorted(path.name for path in out.iterdir()) == sorted([READS_FILE, *reads])
     assert read_json(out / READS_FILE) == {"method": method, "reads": reads}
     for name in reads:
@@ -50,7 +56,12 @@ def _method(name: str) -> ResolvedMethod:
 def test_training_reads_the_copies(synthetic_train_data, products, tmp_path: Path):
     bare = dataclasses.replace(synthetic_train_data, pseudo_labels=None, feature_network=None)
     for method in ("plabgan", "ucgan"):
-        collect_inputs(method, *products, tmp_path / method)
+        collect_inputs(
+            method,
+            pseudo_labels=products[0],
+            feature_network=products[1],
+            out_dir=tmp_path / method,
+        )
     plabgan = with_pipeline_inputs(
         _method("plabgan"), bare, inputs_dir=tmp_path / "plabgan", device=torch.device("cpu")
     )
@@ -69,7 +80,12 @@ def test_training_reads_the_copies(synthetic_train_data, products, tmp_path: Pat
 
 def test_a_missing_product_names_the_stage_that_makes_it(synthetic_train_data, tmp_path: Path):
     with pytest.raises(DataError, match="run the cluster stage first"):
-        collect_inputs("plabgan", tmp_path / "none.npz", tmp_path / "none.pt", tmp_path / "out")
+        collect_inputs(
+            "plabgan",
+            pseudo_labels=tmp_path / "none.npz",
+            feature_network=tmp_path / "none.pt",
+            out_dir=tmp_path / "out",
+        )
     with pytest.raises(DataError, match=r"run the inputs@ucgan stage first"):
         with_pipeline_inputs(
             _method("ucgan"),

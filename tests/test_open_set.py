@@ -28,7 +28,12 @@ def test_variation_loss_by_hand():
     images, generated = torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
     features = lambda x: x.flatten(1)[:, :2] * 2  # noqa: E731 - a stand-in for f(.)
     # residual 4, feature difference |2 - 0| * 2 = 4: 0.8 * 4 + 0.2 * 4
-    assert variation_loss(images, generated, features(images), features, 0.2).item() == 4.0
+    assert (
+        variation_loss(
+            images, generated, image_features=features(images), features=features, weight=0.2
+        ).item()
+        == 4.0
+    )
 
 
 def test_batched_search_equals_one_image_at_a_time():
@@ -39,14 +44,14 @@ def test_batched_search_equals_one_image_at_a_time():
         generator,
         discriminator,
         images,
-        SearchSettings(steps=5, learning_rate=0.05, weight=0.2, batch_size=5),
+        settings=SearchSettings(steps=5, learning_rate=0.05, weight=0.2, batch_size=5),
         seed=1,
     )
     single, _ = search_latents(
         generator,
         discriminator,
         images,
-        SearchSettings(steps=5, learning_rate=0.05, weight=0.2, batch_size=1),
+        settings=SearchSettings(steps=5, learning_rate=0.05, weight=0.2, batch_size=1),
         seed=1,
     )
     # The same searches, only batched differently: equal up to float rounding in the convolutions.
@@ -93,7 +98,12 @@ def _fit_and_evaluate_open_set(
         method = create_method(method_name, method_values(method_name, **TINY), info)
         method.fit(data, cpu_run())
         extras = method.evaluation_extras(
-            split.test, split.val, split.test_unknown, split.val_unknown, tmp_path, 0
+            split.test,
+            split.val,
+            test_unknown=split.test_unknown,
+            val_unknown=split.val_unknown,
+            plots_dir=tmp_path,
+            seed=0,
         )
         per_gan = tuple(
             f"auc_{re.sub('[^a-z0-9]+', '_', name.lower()).strip('_')}_gan" for name in label_names

@@ -73,13 +73,15 @@ def test_patch_labels_and_the_split(tmp_path: Path):
     assert patches.shape == (12 * GRID * GRID, 3, 8, 8)
     first = arrays["images"][0, :, :16, :16].reshape(3, 8, 2, 8, 2).astype(float).mean(axis=(2, 4))
     np.testing.assert_allclose(patches[0], first, atol=0.5)
-    split = make_patch_split(arrays, config, split_config(labels_per_class=2, seed=1), 8)
+    split = make_patch_split(arrays, config, split_config(labels_per_class=2, seed=1), input_size=8)
     assert len(split.split.labelled) == 4 * GRID * GRID  # 2 images of each class, all their patches
     assert (
         split.test_images["disease"].tolist().count(1) == 1
         and split.val_images["disease"].tolist().count(0) == 1
     )
-    everything = make_patch_split(arrays, config, split_config(labels_per_class=-1, seed=1), 8)
+    everything = make_patch_split(
+        arrays, config, split_config(labels_per_class=-1, seed=1), input_size=8
+    )
     assert (
         len(everything.split.labelled) == 8 * GRID * GRID
         and len(everything.split.unlabelled_images) == 0
@@ -106,11 +108,11 @@ def test_image_scores_and_localisation_of_a_perfect_patch_classifier():
     maps = heatmaps(
         probability,
         place["patch_image"],
-        place["patch_row"],
-        place["patch_column"],
-        images,
-        grid,
-        32,
+        patch_row=place["patch_row"],
+        patch_column=place["patch_column"],
+        images=images,
+        grid=grid,
+        size=32,
     )
     # the hot spot is in row 1
     assert np.unravel_index(maps[0].argmax(), maps[0].shape)[0] // 8 == 1
@@ -129,7 +131,9 @@ def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, 
     config = config_from_params(FundusConfig, "data.fundus")
     arrays = read_fundus_folder(config, mirrors)
     assert arrays["images"].shape == (143, 3, 512, 512) and (arrays["disease"] == 1).sum() == 54
-    split = make_patch_split(arrays, config, split_config(labels_per_class=2, seed=0), 32)
+    split = make_patch_split(
+        arrays, config, split_config(labels_per_class=2, seed=0), input_size=32
+    )
     diseased_share = split.split.labelled.labels.mean()
     assert 0.0 < diseased_share < 0.5  # lesions are sparse: most patches of a DR image are healthy
     info = DatasetInfo(
@@ -144,11 +148,11 @@ def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, 
     metrics = patch_image_evaluation(
         method.predict_proba(split.split.test.images),
         method.predict_proba(split.split.val.images),
-        split.test_images,
-        split.val_images,
-        tmp_path,
-        "test",
-        0,
+        test_images=split.test_images,
+        val_images=split.val_images,
+        plots_dir=tmp_path,
+        title="test",
+        seed=0,
     )
     for key in ("image_auc", "image_accuracy", "localisation_auc"):
         assert 0.0 <= metrics[key] <= 1.0, (key, metrics[key])
@@ -167,7 +171,11 @@ def test_predict_scores_whole_fundus_images_and_draws_their_heatmaps(tmp_path: P
     )  # fmt: skip
     split = split_config(labels_per_class=2, seed=1)
     write_patch_split(
-        read_fundus_folder(data.fundus, []), data, split, tmp_path / "prepared", tmp_path / "hidden"
+        read_fundus_folder(data.fundus, []),
+        data,
+        split,
+        prepared_dir=tmp_path / "prepared",
+        hidden_dir=tmp_path / "hidden",
     )
     (tmp_path / "inputs").mkdir()
     train_method(
@@ -182,7 +190,11 @@ def test_predict_scores_whole_fundus_images_and_draws_their_heatmaps(tmp_path: P
     )
     images = sorted((tmp_path / "fundus" / HEALTHY_FOLDER).glob("H[01].png"))
     rows = predict(
-        tmp_path / "models", tmp_path / "prepared", images, tmp_path / "p.csv", tmp_path / "maps"
+        tmp_path / "models",
+        tmp_path / "prepared",
+        images,
+        out=tmp_path / "p.csv",
+        heatmaps_dir=tmp_path / "maps",
     )
     assert [row["seed"] for row in rows] == [0, MEAN_ROW, 0, MEAN_ROW]
     method = load_seeds(tmp_path / "models", load_dataset_info(tmp_path / "prepared"), "cpu")[0]

@@ -36,7 +36,13 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
     acquire(config, root / "raw")
     raw = load_raw(config, root / "raw")
     split = split_config(labels_per_class=10)
-    write_split(make_split(raw, split), raw, split, root / "prepared", root / "hidden")
+    write_split(
+        make_split(raw, split),
+        raw,
+        split,
+        prepared_dir=root / "prepared",
+        hidden_dir=root / "hidden",
+    )
     train = config_from_params(
         TrainConfig, "train", seeds=[0, 1], eval_every=10, checkpoint_dir=str(root / "checkpoints")
     )
@@ -96,10 +102,10 @@ def test_images_the_model_cannot_take_are_refused_in_one_line(trained, tmp_path:
     with pytest.raises(
         DataError, match="colour.png is a colour image but the model was trained on grey"
     ):
-        predict(models, prepared, [tmp_path / "colour.png"], tmp_path / "out.csv")
+        predict(models, prepared, [tmp_path / "colour.png"], out=tmp_path / "out.csv")
     Image.fromarray(np.zeros((64, 64), dtype=np.uint8)).save(tmp_path / "large.png")
     with pytest.raises(DataError, match=r"large.png is 64 x 64 px but the model takes 28 x 28"):
-        predict(models, prepared, [tmp_path / "large.png"], tmp_path / "out.csv")
+        predict(models, prepared, [tmp_path / "large.png"], out=tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -113,7 +119,7 @@ def test_grey_saved_as_rgb_and_dicom_give_the_grey_pngs_predictions(trained, tmp
         Image.fromarray(grey).save(tmp_path / f"{index}_grey.png")
         Image.fromarray(np.repeat(grey[..., None], 3, axis=2)).save(tmp_path / f"{index}_rgb.png")
         write_grey_dicom(tmp_path / f"{index}_dicom.dcm", grey, bits_stored=8, window=(128, 256))
-    rows = predict(models, prepared, [tmp_path], tmp_path / "out.csv")
+    rows = predict(models, prepared, [tmp_path], out=tmp_path / "out.csv")
     mean = {Path(r["image"]).stem: r["p_" + load_dataset_info(prepared).label_names[1]]
             for r in rows if r["seed"] == MEAN_ROW}  # fmt: skip
     assert len(mean) == 12

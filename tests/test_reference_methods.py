@@ -10,7 +10,12 @@ import torch
 from conftest import cpu_run, method_values
 from medssl.core.errors import ConfigError
 from medssl.methods.fixmatch.method import cosine_learning_rate, uint8_images
-from medssl.methods.fixmatch.strong_augment import GreyRandAugment, StrongAugmentation
+from medssl.methods.fixmatch.strong_augment import (
+    RAND_AUGMENT_OPS,
+    GreyRandAugment,
+    StrongAugmentation,
+    grey_augmentation_space,
+)
 from medssl.methods.loop import images_to_float
 from medssl.methods.mean_teacher.method import gaussian_rampdown, sigmoid_rampup
 from medssl.methods.registry import create_method
@@ -26,8 +31,20 @@ def _seeded(seed: int) -> torch.Generator:
 
 def test_grey_rand_augment_has_every_op_but_saturation():
     ops = set(GreyRandAugment._AUGMENTATION_SPACE)
-    assert "Color" not in ops
-    assert {"Rotate", "ShearX", "TranslateY", "Equalize", "Solarize", "Posterize"} <= ops
+    assert ops == RAND_AUGMENT_OPS - {"Color"}
+
+
+def test_torchvisions_private_op_table_is_guarded(monkeypatch):
+    """GreyRandAugment subclasses a private torchvision table: the pinned torchvision has it with
+    RandAugment's 14 ops, and a torchvision without it (or with other ops) is refused in one line
+    instead of training FixMatch with other augmentations."""
+    from torchvision.transforms import v2
+
+    assert set(v2.RandAugment._AUGMENTATION_SPACE) == RAND_AUGMENT_OPS
+    monkeypatch.delattr(v2.RandAugment, "_AUGMENTATION_SPACE")
+    with pytest.raises(ImportError, match="private op table is not RandAugment's 14 ops") as error:
+        grey_augmentation_space()
+    assert "\n" not in str(error.value)
 
 
 def test_strong_augmentation_is_seeded_and_changes_every_image():

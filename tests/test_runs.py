@@ -18,7 +18,7 @@ from medssl.pipeline.runs import TrainConfig, run_fingerprint
 def _fingerprint(data, train_config: TrainConfig | None = None) -> str:
     config = method_config("ucgan", method_values("ucgan"))
     return run_fingerprint(
-        "ucgan", config, train_config or config_from_params(TrainConfig, "train"), data, seed=0
+        "ucgan", config, train_config or config_from_params(TrainConfig, "train"), data=data, seed=0
     )
 
 

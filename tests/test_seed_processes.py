@@ -29,8 +29,8 @@ def prepared(synthetic_raw, tmp_path: Path) -> Path:
         make_split(synthetic_raw, split),
         synthetic_raw,
         split,
-        tmp_path / "prepared",
-        tmp_path / "h",
+        prepared_dir=tmp_path / "prepared",
+        hidden_dir=tmp_path / "h",
     )
     return tmp_path / "prepared"
 

@@ -63,7 +63,13 @@ def test_a_budget_larger_than_a_class_names_the_class():
 def test_hidden_labels_are_written_apart_from_what_training_reads(synthetic_raw, tmp_path: Path):
     config = split_config(labels_per_class=5, seed=0)
     split = make_split(synthetic_raw, config)
-    write_split(split, synthetic_raw, config, tmp_path / "prepared", tmp_path / "hidden")
+    write_split(
+        split,
+        synthetic_raw,
+        config,
+        prepared_dir=tmp_path / "prepared",
+        hidden_dir=tmp_path / "hidden",
+    )
     assert set(read_npz(tmp_path / "prepared" / UNLABELLED_FILE)) == {"images", "source_index"}
     assert not (tmp_path / "prepared" / HIDDEN_LABELS_FILE).exists()
     np.testing.assert_array_equal(
@@ -90,8 +96,8 @@ def test_training_never_opens_the_hidden_labels(
         make_split(synthetic_raw, config),
         synthetic_raw,
         config,
-        tmp_path / "prepared",
-        tmp_path / "hidden",
+        prepared_dir=tmp_path / "prepared",
+        hidden_dir=tmp_path / "hidden",
     )
     opened: list[str] = []
     real_load = np.load

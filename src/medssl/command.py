@@ -16,7 +16,14 @@ from medssl.core.cli import run_stage
 def predict_command(args: argparse.Namespace) -> None:
     from medssl.pipeline.predict import MEAN_ROW, predict
 
-    rows = predict(args.models, args.prepared, args.images, args.out, args.heatmaps, args.device)
+    rows = predict(
+        args.models,
+        args.prepared,
+        args.images,
+        out=args.out,
+        heatmaps_dir=args.heatmaps,
+        device=args.device,
+    )
     images = [row for row in rows if row["seed"] == MEAN_ROW]
     print(
         f"{args.out}: {len(images)} images, {len(rows) - len(images)} rows by seed, "

@@ -51,7 +51,7 @@ def training_curves(
 
 
 def confusion_matrix_figure(
-    matrix: np.ndarray, label_names: Sequence[str], path: Path, title: str
+    matrix: np.ndarray, label_names: Sequence[str], path: Path, *, title: str
 ) -> None:
     """Counts summed over seeds; colour is the row-normalised rate (per-class recall on the
     diagonal)."""
@@ -83,6 +83,7 @@ def roc_figure(
     tpr_by_seed: np.ndarray,
     auc_by_seed: np.ndarray,
     label_names: Sequence[str],
+    *,
     path: Path,
     title: str,
 ) -> None:
@@ -116,6 +117,7 @@ def method_comparison_figure(
     summary: Mapping[str, Mapping[str, Mapping[str, float]]],
     metrics: Sequence[str],
     path: Path,
+    *,
     title: str,
 ) -> None:
     """Grouped bars: one group per metric, one bar per method, error bar = std over seeds."""
@@ -139,7 +141,11 @@ def method_comparison_figure(
 
 
 def budget_curves_figure(
-    curves: Mapping[str, Sequence[tuple[float, float, float]]], metric: str, path: Path, title: str
+    curves: Mapping[str, Sequence[tuple[float, float, float]]],
+    metric: str,
+    path: Path,
+    *,
+    title: str,
 ) -> None:
     """One line per method: (labels per class, mean, std) points with error bars, log-scaled budget
     axis."""
@@ -158,7 +164,7 @@ def budget_curves_figure(
     save_figure(figure, path)
 
 
-def image_grid_figure(images: np.ndarray, path: Path, title: str, columns: int = 8) -> None:
+def image_grid_figure(images: np.ndarray, path: Path, title: str, *, columns: int = 8) -> None:
     """A grid of images in [-1, 1], shape (N, C, H, W) with C = 1 or 3."""
     rows = int(np.ceil(len(images) / columns))
     figure, axes = plt.subplots(
@@ -177,6 +183,7 @@ def embedding_scatter_figure(
     points: np.ndarray,
     pseudo_labels: np.ndarray,
     true_labels: np.ndarray,
+    *,
     label_names: Sequence[str],
     path: Path,
     title: str,
@@ -216,7 +223,7 @@ def embedding_scatter_figure(
 
 
 def distance_distribution_figure(
-    distances: np.ndarray, correct: np.ndarray, path: Path, title: str
+    distances: np.ndarray, correct: np.ndarray, path: Path, *, title: str
 ) -> None:
     """Distance to the chosen class centre for right and wrong pseudo-labels (PLAB-GAN Fig. 3,
     right)."""
@@ -253,6 +260,7 @@ def embedding_before_after_figure(
     before: np.ndarray,
     after: np.ndarray,
     labels: np.ndarray,
+    *,
     label_names: Sequence[str],
     path: Path,
     title: str,
@@ -323,6 +331,7 @@ def heatmap_figure(
     examples: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
     path: Path,
     title: str,
+    *,
     columns: int = 4,
 ) -> None:
     """(caption, image (3, S, S) uint8, heatmap (R, R) in [0, 1], lesion mask (R, R)) per panel: the

@@ -53,7 +53,7 @@ def mirror_folders(configured_mirror: str = "") -> list[Path]:
 
 
 def fetch_file(
-    remote: RemoteFile, raw_dir: Path, mirrors: Sequence[Path] = (), timeout_s: float = 60.0
+    remote: RemoteFile, raw_dir: Path, mirrors: Sequence[Path] = (), *, timeout_s: float = 60.0
 ) -> Path:
     """Return ``raw_dir/remote.relative_path`` holding the verified file, fetching it if needed."""
     destination = raw_dir / remote.relative_path

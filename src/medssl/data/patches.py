@@ -106,7 +106,7 @@ def _labelled_images(train: np.ndarray, disease: np.ndarray, split: SplitConfig)
 
 
 def make_patch_split(
-    arrays: dict[str, np.ndarray], fundus: FundusConfig, split: SplitConfig, input_size: int
+    arrays: dict[str, np.ndarray], fundus: FundusConfig, split: SplitConfig, *, input_size: int
 ) -> PatchSplit:
     if split.labels_per_class < 1 and split.labels_per_class != EVERY_IMAGE_LABELLED:
         raise SplitError(
@@ -161,12 +161,13 @@ def write_patch_split(
     arrays: dict[str, np.ndarray],
     data: DataConfig,
     split: SplitConfig,
+    *,
     prepared_dir: Path,
     hidden_dir: Path,
 ) -> DatasetInfo:
     if split.known_classes or split.unknown_classes:
         raise SplitError("split.known_classes / unknown_classes do not apply to a patch dataset")
-    patch_split = make_patch_split(arrays, data.fundus, split, data.image_size)
+    patch_split = make_patch_split(arrays, data.fundus, split, input_size=data.image_size)
     parts = patch_split.split
     described = RawDataset(
         data.name,
@@ -181,7 +182,7 @@ def write_patch_split(
         parts,
         described,
         split,
-        prepared_dir,
-        hidden_dir,
-        {"val": patch_split.val_images, "test": patch_split.test_images},
+        prepared_dir=prepared_dir,
+        hidden_dir=hidden_dir,
+        patch_images={"val": patch_split.val_images, "test": patch_split.test_images},
     )

@@ -114,7 +114,7 @@ class Split:
 
 
 def labelled_indices(
-    labels: np.ndarray, label_names: tuple[str, ...], labels_per_class: int, seed: int
+    labels: np.ndarray, label_names: tuple[str, ...], labels_per_class: int, *, seed: int
 ) -> np.ndarray:
     """Sorted rows holding ``labels_per_class`` images of every class, drawn with ``seed``."""
     if labels_per_class < 1:
@@ -205,7 +205,7 @@ def make_split(raw: RawDataset, config: SplitConfig) -> Split:
     raw, val_unknown, test_unknown = restrict_to_known_classes(raw, config)
     train = raw.train
     labelled_rows = labelled_indices(
-        train.labels, raw.label_names, config.labels_per_class, config.seed
+        train.labels, raw.label_names, config.labels_per_class, seed=config.seed
     )
     unlabelled_rows = np.setdiff1d(np.arange(len(train)), labelled_rows)
     extra_rows = len(train) + np.arange(len(raw.extra_unlabelled))
@@ -228,6 +228,7 @@ def write_split(
     split: Split,
     raw: RawDataset,
     config: SplitConfig,
+    *,
     prepared_dir: Path,
     hidden_dir: Path,
     patch_images: dict[str, dict[str, np.ndarray]] | None = None,

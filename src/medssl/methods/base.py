@@ -6,7 +6,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import torch
@@ -16,6 +16,8 @@ from medssl.data.prepared import DatasetInfo, TrainData
 
 # One row of a training history: "step" plus named values (losses, validation scores).
 HistoryRow = dict[str, float]
+# A method's config: the frozen dataclass its params section is built into (``config_class``).
+ConfigT = TypeVar("ConfigT")
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,10 @@ class RunContext:
     autocast: str = "none"  # "bf16": forward passes of training steps in bfloat16 autocast
 
 
-class Method(ABC):
-    """A few-label classifier. Subclasses set ``name`` (by registering) and ``config_class``."""
+class Method(ABC, Generic[ConfigT]):
+    """A few-label classifier. Subclasses set ``name`` (by registering) and ``config_class``, and
+    name that class as their type parameter (``Method[PcaSvmConfig]``), so ``self.config`` is
+    typed."""
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type]
@@ -47,8 +51,8 @@ class Method(ABC):
     # True for methods that read the features stage's ResNet-20 (TrainData.feature_network).
     uses_feature_network: ClassVar[bool] = False
 
-    def __init__(self, config: Any, info: DatasetInfo) -> None:
-        self.config = config
+    def __init__(self, config: ConfigT, info: DatasetInfo) -> None:
+        self.config: ConfigT = config
         self.info = info
         # Numbers a method measures while training (e.g. its generator's Fréchet distance): written
         # to the training manifest per seed and summarised, mean ± std, by the evaluate stage.
@@ -83,7 +87,14 @@ class Method(ABC):
         return
 
     def evaluation_extras(
-        self, test: Any, val: Any, test_unknown: Any, val_unknown: Any, plots_dir: Path, seed: int
+        self,
+        test: Any,
+        val: Any,
+        *,
+        test_unknown: Any,
+        val_unknown: Any,
+        plots_dir: Path,
+        seed: int,
     ) -> dict[str, float]:
         """Method-specific test metrics beyond the standard ones (e.g. MCGAN's open-set steps) and
         their figures, for one seed; the evaluate stage summarises them over seeds. None by default.

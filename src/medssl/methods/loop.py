@@ -32,7 +32,7 @@ from medssl.core.distributed import (
 from medssl.core.io import torch_load, torch_save
 from medssl.core.metrics import selection_score
 from medssl.data.prepared import TrainData
-from medssl.methods.base import HistoryRow, Method, RunContext
+from medssl.methods.base import ConfigT, HistoryRow, Method, RunContext
 
 CHECKPOINT_FORMAT = 1
 # Real training images whose batch-norm statistics replace the evaluated network's (the labelled
@@ -118,7 +118,7 @@ class EpochSampler:
         self.cursor = int(state["cursor"])
 
 
-class TorchMethod(Method):
+class TorchMethod(Method[ConfigT]):
     """Base of every PyTorch method. The config must have ``iterations`` and ``batch_size``."""
 
     classifier_name = "classifier"
@@ -161,6 +161,7 @@ class TorchMethod(Method):
         images: np.ndarray,
         labels: np.ndarray | None,
         seed: int,
+        *,
         weights: np.ndarray | None = None,
     ) -> EpochSampler:
         return EpochSampler(
@@ -280,7 +281,7 @@ def recompute_batch_norm_statistics(
     network.eval()
 
 
-class LabelledCrossEntropyMethod(TorchMethod):
+class LabelledCrossEntropyMethod(TorchMethod[ConfigT]):
     """One step = cross-entropy on a labelled batch: the supervised baselines (images or patches)
     and the features network. Subclasses may augment the batch and weight the classes."""
 

@@ -24,7 +24,7 @@ def _is_weight_normalised(module: nn.Module) -> bool:
 
 @torch.no_grad()
 def initialise_weight_norm_from_data(
-    network: nn.Module, images: torch.Tensor, forward: str = "forward", with_noise: bool = False
+    network: nn.Module, images: torch.Tensor, forward: str = "forward", *, with_noise: bool = False
 ) -> int:
     """Set g and b of every weight-normalised layer of ``network`` from ``images``; returns how
     many.

@@ -64,6 +64,7 @@ def assign_pseudo_labels(
     labelled_features: np.ndarray,
     labelled_labels: np.ndarray,
     unlabelled_features: np.ndarray,
+    *,
     feature_weights: np.ndarray,
     num_classes: int,
     config: ClusterConfig,
@@ -108,7 +109,7 @@ def _constrained_centres(
 
 
 def make_pseudo_labels(
-    config: ClusterConfig, prepared_dir: Path, features_path: Path, out_dir: Path
+    config: ClusterConfig, *, prepared_dir: Path, features_path: Path, out_dir: Path
 ) -> None:
     """Pseudo-labels for the pool from the features stage's embeddings (``features_path``)."""
     info = load_dataset_info(prepared_dir)
@@ -118,9 +119,9 @@ def make_pseudo_labels(
         features["labelled"],
         labelled.labels,
         features["unlabelled"],
-        features["feature_weights"],
-        info.num_classes,
-        config,
+        feature_weights=features["feature_weights"],
+        num_classes=info.num_classes,
+        config=config,
     )
     write_pseudo_labels(out_dir / PSEUDO_LABELS_FILE, pseudo_labels)
     if not len(pseudo_labels.labels):

@@ -32,6 +32,7 @@ def pseudo_label_report(
     pseudo_labels: PseudoLabels,
     hidden_labels: np.ndarray,
     label_names: tuple[str, ...],
+    *,
     thresholds: tuple[float, ...] = (0.5, 0.7, 0.9),
 ) -> dict[str, object]:
     """Evaluation only: pseudo-label accuracy against the pool's true labels (unknowns skipped)."""
@@ -69,6 +70,7 @@ def _share(mask: np.ndarray) -> float:
 
 
 def evaluate_pseudo_labels(
+    *,
     prepared_dir: Path,
     features_path: Path,
     pseudo_labels_path: Path,
@@ -119,14 +121,14 @@ def _write_cluster_plots(
         points,
         pseudo_labels.labels[rows],
         hidden[rows],
-        info.label_names,
-        plots_dir / CLUSTER_FIGURES[0],
-        f"unlabelled pool in ResNet-20 feature space, {title}",
+        label_names=info.label_names,
+        path=plots_dir / CLUSTER_FIGURES[0],
+        title=f"unlabelled pool in ResNet-20 feature space, {title}",
     )
     known = hidden >= 0
     plots.distance_distribution_figure(
         pseudo_labels.distance[known],
         (pseudo_labels.labels == hidden)[known],
         plots_dir / CLUSTER_FIGURES[1],
-        title,
+        title=title,
     )

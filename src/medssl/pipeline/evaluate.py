@@ -54,6 +54,7 @@ FIGURES_SUBDIR = "figures"  # under plots/eval/<method>/: declared as one plots 
 
 def evaluate_method(
     name: str,
+    *,
     models_dir: Path,
     prepared_dir: Path,
     metrics_path: Path,
@@ -80,7 +81,12 @@ def evaluate_method(
             "test": classification_metrics(test.labels, test_probabilities[seed]),
             "val": classification_metrics(val.labels, val_probabilities),
             "extras": method.evaluation_extras(
-                test, val, test_unknown, val_unknown, figures_dir, seed
+                test,
+                val,
+                test_unknown=test_unknown,
+                val_unknown=val_unknown,
+                plots_dir=figures_dir,
+                seed=seed,
             ),
         }
         # a patch dataset: image-level scores, localisation and heatmaps, for every method
@@ -89,11 +95,11 @@ def evaluate_method(
                 patch_image_evaluation(
                     test_probabilities[seed],
                     val_probabilities,
-                    patch_images["test"],
-                    patch_images["val"],
-                    figures_dir,
-                    f"{name}, {budget_text(info.labels_per_class)}, seed {seed}",
-                    seed,
+                    test_images=patch_images["test"],
+                    val_images=patch_images["val"],
+                    plots_dir=figures_dir,
+                    title=f"{name}, {budget_text(info.labels_per_class)}, seed {seed}",
+                    seed=seed,
                 )
             )
     detail = _summarise(name, info, manifest, per_seed)
@@ -223,7 +229,7 @@ def _write_evaluation_plots(
     )
     matrix = np.sum([per_seed[s]["test"]["confusion"] for s in probabilities], axis=0)
     plots.confusion_matrix_figure(
-        matrix, names, plots_dir / FIGURES_SUBDIR / "confusion.png", title
+        matrix, names, plots_dir / FIGURES_SUBDIR / "confusion.png", title=title
     )
     # (seeds, classes, grid)
     tpr = np.stack([one_vs_rest_tpr(labels, p) for p in probabilities.values()])
@@ -234,4 +240,4 @@ def _write_evaluation_plots(
         plots_dir / "roc.csv",
         [{"fpr": float(f), "tpr": float(t)} for f, t in zip(FPR_GRID, macro, strict=True)],
     )
-    plots.roc_figure(tpr, auc, names, plots_dir / FIGURES_SUBDIR / "roc.png", title)
+    plots.roc_figure(tpr, auc, names, path=plots_dir / FIGURES_SUBDIR / "roc.png", title=title)

@@ -147,6 +147,7 @@ class FeatureExtractor(LabelledCrossEntropyMethod):
 def train_feature_extractor(
     config: FeaturesConfig,
     train_config: TrainConfig,
+    *,
     prepared_dir: Path,
     models_dir: Path,
     features_dir: Path,
@@ -162,13 +163,18 @@ def train_feature_extractor(
     extractor = FeatureExtractor(config, data.info)
     started = time.perf_counter()
     history = extractor.fit(
-        data, run_context("features", config, train_config, data, config.seed, device)
+        data,
+        run_context("features", config, train_config, data=data, seed=config.seed, device=device),
     )
     seconds = time.perf_counter() - started
     extractor.save(models_dir)
     torch_save(models_dir / FEATURE_NETWORK_FILE, extractor.classifier().trunk.state_dict())
     write_features(
-        features_dir / FEATURES_FILE, extractor, data.labelled_x, data.unlabelled_x, data.val_x
+        features_dir / FEATURES_FILE,
+        extractor,
+        labelled=data.labelled_x,
+        unlabelled=data.unlabelled_x,
+        val=data.val_x,
     )
     write_history(history, plots_dir, config.seed)
     plots.training_curves(
@@ -194,6 +200,7 @@ def train_feature_extractor(
 def write_features(
     path: Path,
     extractor: FeatureExtractor,
+    *,
     labelled: np.ndarray,
     unlabelled: np.ndarray,
     val: np.ndarray,

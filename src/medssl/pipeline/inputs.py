@@ -25,7 +25,7 @@ READS_FILE = "reads.json"
 
 
 def collect_inputs(
-    name: str, pseudo_labels: Path, feature_network: Path, out_dir: Path
+    name: str, *, pseudo_labels: Path, feature_network: Path, out_dir: Path
 ) -> list[str]:
     """Copy into ``out_dir`` the products method ``name`` reads; returns their names."""
     method = method_class(name)

@@ -36,6 +36,7 @@ def image_scores(
 def heatmaps(
     diseased_probability: np.ndarray,
     patch_image: np.ndarray,
+    *,
     patch_row: np.ndarray,
     patch_column: np.ndarray,
     images: int,
@@ -64,6 +65,7 @@ def downsample_masks(masks: np.ndarray, size: int = HEATMAP_SIZE) -> np.ndarray:
 def patch_image_evaluation(
     test_probabilities: np.ndarray,
     val_probabilities: np.ndarray,
+    *,
     test_images: dict[str, np.ndarray],
     val_images: dict[str, np.ndarray],
     plots_dir: Path,
@@ -83,10 +85,10 @@ def patch_image_evaluation(
     maps = heatmaps(
         test_probabilities[:, 1],
         test_images["patch_image"],
-        test_images["patch_row"],
-        test_images["patch_column"],
-        len(test_disease),
-        grid,
+        patch_row=test_images["patch_row"],
+        patch_column=test_images["patch_column"],
+        images=len(test_disease),
+        grid=grid,
     )
     masks = downsample_masks(test_images["masks"])
     lesion_images = test_disease & masks.any(axis=(1, 2))

@@ -92,6 +92,7 @@ def predict(
     models_dir: Path,
     prepared_dir: Path,
     sources: Sequence[Path],
+    *,
     out: Path,
     heatmaps_dir: Path | None = None,
     device: str = "auto",
@@ -173,7 +174,14 @@ def _draw_heatmap(
     path: Path, whole: np.ndarray, diseased: np.ndarray, grid: int, folder: Path, seed: int
 ) -> None:
     rows, columns = np.divmod(np.arange(grid * grid), grid)
-    heatmap = heatmaps(diseased, np.zeros(grid * grid, dtype=np.int64), rows, columns, 1, grid)[0]
+    heatmap = heatmaps(
+        diseased,
+        np.zeros(grid * grid, dtype=np.int64),
+        patch_row=rows,
+        patch_column=columns,
+        images=1,
+        grid=grid,
+    )[0]
     mask = np.zeros(heatmap.shape, dtype=bool)
     plots.heatmap_figure(
         [(path.name, whole, heatmap, mask)],

@@ -74,6 +74,7 @@ def pseudo_label_markdown(cluster: Mapping[str, Any]) -> str:
 
 def build_report(
     methods: Sequence[str],
+    *,
     detail_dir: Path,
     markdown_path: Path,
     figure_path: Path,
@@ -89,6 +90,6 @@ def build_report(
         {method: result["test"] for method, result in results.items()},
         list(HEADLINE_METRICS),
         figure_path,
-        f"{first['dataset']}, {budget_text(first['labels_per_class'])}",
+        title=f"{first['dataset']}, {budget_text(first['labels_per_class'])}",
     )
     return markdown

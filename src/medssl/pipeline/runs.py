@@ -58,13 +58,16 @@ def run_context(
     name: str,
     config: Any,
     train_config: TrainConfig,
+    *,
     data: TrainData,
     seed: int,
     device: torch.device,
     ranks: Ranks = SINGLE_PROCESS,
 ) -> RunContext:
     """The loop settings of ``params.train`` for one (name, seed) run, with its checkpoint file."""
-    fingerprint = run_fingerprint(name, config, train_config, data, seed, ranks.world_size)
+    fingerprint = run_fingerprint(
+        name, config, train_config, data=data, seed=seed, world_size=ranks.world_size
+    )
     return RunContext(
         seed=seed,
         device=device,
@@ -85,6 +88,7 @@ def run_fingerprint(
     name: str,
     config: Any,
     train_config: TrainConfig,
+    *,
     data: TrainData,
     seed: int,
     world_size: int = 1,

@@ -98,7 +98,9 @@ def train_method(
         data = with_pipeline_inputs(
             method, load_train_data(prepared_dir), inputs_dir=inputs_dir, device=device
         )
-        runs = [train_seed(job, seed, data, device, ranks) for seed in train_config.seeds]
+        runs = [
+            train_seed(job, seed, data, device=device, ranks=ranks) for seed in train_config.seeds
+        ]
     manifest = {
         "method": name,
         "seeds": list(train_config.seeds),
@@ -166,13 +168,21 @@ def threads_per_process(train_config: TrainConfig, processes: int) -> int:
 
 
 def train_seed(
-    job: SeedJob, seed: int, data: TrainData, device: torch.device, ranks: Ranks = SINGLE_PROCESS
+    job: SeedJob, seed: int, data: TrainData, *, device: torch.device, ranks: Ranks = SINGLE_PROCESS
 ) -> SeedRun:
     """Fit one seed; rank 0 writes its model, figures and history."""
     method = job.method.create(data.info)
     history = method.fit(
         data,
-        run_context(job.method.name, method.config, job.train_config, data, seed, device, ranks),
+        run_context(
+            job.method.name,
+            method.config,
+            job.train_config,
+            data=data,
+            seed=seed,
+            device=device,
+            ranks=ranks,
+        ),
     )
     run = SeedRun(seed, history, method.seconds_so_far(), dict(method.training_metrics))
     if ranks.is_main:
@@ -211,7 +221,7 @@ def _train_seed_in_worker(job: SeedJob, seed: int, threads: int) -> SeedRun:
     data = with_pipeline_inputs(
         job.method, load_train_data(job.prepared_dir), inputs_dir=job.inputs_dir, device=device
     )
-    return train_seed(job, seed, data, device)
+    return train_seed(job, seed, data, device=device)
 
 
 def with_pipeline_inputs(

@@ -67,7 +67,7 @@ class CGANAugConfig:
 
 
 @register("cgan_aug")
-class CGANAugmentation(TorchMethod):
+class CGANAugmentation(TorchMethod[CGANAugConfig]):
     config_class = CGANAugConfig
     uses_feature_network = True
     batch_norm_from_real_images = True

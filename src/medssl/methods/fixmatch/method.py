@@ -69,7 +69,7 @@ def decayed_and_plain_parameters(network: nn.Module) -> list[dict]:
 
 
 @register("fixmatch")
-class FixMatch(LabelledAndUnlabelledBatches):
+class FixMatch(LabelledAndUnlabelledBatches[FixMatchConfig]):
     config_class = FixMatchConfig
     classifier_name = "ema"
     # Averaging batch-norm running statistics alongside the weights gives statistics that do not

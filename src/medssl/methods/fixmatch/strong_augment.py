@@ -10,18 +10,39 @@ weak augmentation's flip is a param of the method (off where left and right carr
 from __future__ import annotations
 
 import torch
+import torchvision
 from torchvision.transforms import v2
 
 MAGNITUDE_BINS = 31  # torchvision's default: magnitude index 0..30 maps the op's range linearly
 CUTOUT_FILL = 127  # FixMatch fills the cut-out square with grey
 
 
+# The 14 ops of RandAugment (Cubuk et al. 2020) as torchvision names them; FixMatch's list.
+RAND_AUGMENT_OPS = frozenset(
+    {
+        "Identity", "ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate", "Brightness",
+        "Color", "Contrast", "Sharpness", "Posterize", "Solarize", "AutoContrast", "Equalize",
+    }
+)  # fmt: skip
+
+
+def grey_augmentation_space() -> dict:
+    """torchvision's op table without ``Color``. The table is private (``_AUGMENTATION_SPACE``),
+    so its shape is checked: a torchvision that renames it or changes its ops stops here, in one
+    line, rather than training FixMatch with other augmentations than it claims."""
+    space = getattr(v2.RandAugment, "_AUGMENTATION_SPACE", None)
+    if not isinstance(space, dict) or set(space) != RAND_AUGMENT_OPS:
+        raise ImportError(
+            f"torchvision {torchvision.__version__}: v2.RandAugment's private op table is not "
+            "RandAugment's 14 ops; update fixmatch/strong_augment.py's GreyRandAugment"
+        )
+    return {name: op for name, op in space.items() if name != "Color"}
+
+
 class GreyRandAugment(v2.RandAugment):
     """RandAugment without the colour-saturation op, which cannot change a one-channel image."""
 
-    _AUGMENTATION_SPACE = {
-        name: op for name, op in v2.RandAugment._AUGMENTATION_SPACE.items() if name != "Color"
-    }
+    _AUGMENTATION_SPACE = grey_augmentation_space()
 
 
 class StrongAugmentation:

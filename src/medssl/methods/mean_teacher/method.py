@@ -76,7 +76,7 @@ def gaussian_rampdown(step: int, iterations: int, length: int) -> float:
 
 
 @register("mean_teacher")
-class MeanTeacher(LabelledAndUnlabelledBatches):
+class MeanTeacher(LabelledAndUnlabelledBatches[MeanTeacherConfig]):
     config_class = MeanTeacherConfig
     classifier_name = "teacher"
 

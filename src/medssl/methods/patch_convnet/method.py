@@ -23,7 +23,7 @@ class PatchConvNetConfig(PatchConfig):
 
 
 @register("patch_convnet")
-class PatchConvNet(PatchClassifier):
+class PatchConvNet(PatchClassifier[PatchConvNetConfig]):
     config_class = PatchConvNetConfig
 
     def build_networks(self) -> dict[str, nn.Module]:

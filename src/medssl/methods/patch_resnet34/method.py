@@ -24,7 +24,7 @@ class PatchResNet34Config(PatchConfig):
 
 
 @register("patch_resnet34")
-class PatchResNet34(PatchClassifier):
+class PatchResNet34(PatchClassifier[PatchResNet34Config]):
     config_class = PatchResNet34Config
 
     def build_networks(self) -> dict[str, nn.Module]:

@@ -36,7 +36,7 @@ class PatchSSGANConfig(SemiSupervisedGANConfig):
 
 
 @register("patch_ssgan")
-class PatchSSGAN(SemiSupervisedGAN):
+class PatchSSGAN(SemiSupervisedGAN[PatchSSGANConfig]):
     config_class = PatchSSGANConfig
 
     def build_networks(self) -> dict[str, nn.Module]:

@@ -45,7 +45,7 @@ def _flatten(images: np.ndarray) -> np.ndarray:
 
 
 @register("pca_svm")
-class PcaSvm(Method):
+class PcaSvm(Method[PcaSvmConfig]):
     config_class = PcaSvmConfig
 
     def fit(self, data: TrainData, run: RunContext) -> list[HistoryRow]:

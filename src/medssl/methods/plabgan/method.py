@@ -31,7 +31,7 @@ class PlabGANConfig(SemiSupervisedGANConfig):
 
 
 @register("plabgan")
-class PlabGAN(SemiSupervisedGAN):
+class PlabGAN(SemiSupervisedGAN[PlabGANConfig]):
     config_class = PlabGANConfig
     uses_pseudo_labels = True
 
@@ -45,6 +45,7 @@ class PlabGAN(SemiSupervisedGAN):
 
     def discriminator_terms(
         self,
+        *,
         labelled: Batch,
         labelled_logits: torch.Tensor,
         unlabelled: Batch,
@@ -52,7 +53,11 @@ class PlabGAN(SemiSupervisedGAN):
         generated_logits: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         terms = super().discriminator_terms(
-            labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits
+            labelled=labelled,
+            labelled_logits=labelled_logits,
+            unlabelled=unlabelled,
+            unlabelled_logits=unlabelled_logits,
+            generated_logits=generated_logits,
         )
         weights = torch.cat(
             [torch.ones(len(labelled.images), device=self.device), unlabelled.weights]

@@ -18,7 +18,7 @@ class ResNetConfig(SupervisedConfig):
 
 
 @register("resnet")
-class ResNetBaseline(SupervisedClassifier):
+class ResNetBaseline(SupervisedClassifier[ResNetConfig]):
     config_class = ResNetConfig
 
     def build_networks(self) -> dict[str, nn.Module]:

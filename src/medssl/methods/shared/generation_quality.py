@@ -30,7 +30,9 @@ def generator_quality(
     if data.feature_network is None:
         return {}
     real = np.concatenate([data.labelled_x, data.unlabelled_x])
-    return {GENERATOR_DISTANCE: frechet_distance_resnet20(data.feature_network, real, sample, seed)}
+    return {
+        GENERATOR_DISTANCE: frechet_distance_resnet20(data.feature_network, real, sample, seed=seed)
+    }
 
 
 @torch.no_grad()
@@ -50,6 +52,7 @@ def frechet_distance_resnet20(
     feature_network: nn.Module,
     real_uint8: np.ndarray,
     sample: Callable[[int], torch.Tensor],
+    *,
     seed: int,
     count: int = QUALITY_IMAGES,
 ) -> float:

@@ -80,6 +80,7 @@ def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 def variation_loss(
     images: torch.Tensor,
     generated: torch.Tensor,
+    *,
     image_features: torch.Tensor,
     features: Callable[[torch.Tensor], torch.Tensor],
     weight: float,

@@ -35,6 +35,7 @@ def open_set_evaluation(
     method: Any,
     test: LabelledImages,
     val: LabelledImages,
+    *,
     test_unknown: LabelledImages,
     val_unknown: LabelledImages,
     plots_dir: Path,

@@ -68,7 +68,7 @@ def _digest(images: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=16).hexdigest()
 
 
-class PerClassGAN(TorchMethod):
+class PerClassGAN(TorchMethod[PerClassGANConfig]):
     """Subclasses register it and say whether D_k sees the other known classes as fake."""
 
     config_class = PerClassGANConfig
@@ -175,7 +175,7 @@ class PerClassGAN(TorchMethod):
                         self.networks[f"generator_{k}"],
                         self.networks[f"discriminator_{k}"],
                         floats,
-                        self.settings(),
+                        settings=self.settings(),
                         seed=self.seed,
                     )[0]
                     .double()
@@ -192,7 +192,7 @@ class PerClassGAN(TorchMethod):
             self.networks[f"generator_{k}"],
             self.networks[f"discriminator_{k}"],
             floats,
-            self.settings(),
+            settings=self.settings(),
             seed=self.seed,
         )
         return generated.float().numpy()
@@ -279,10 +279,19 @@ class PerClassGAN(TorchMethod):
         self,
         test: LabelledImages,
         val: LabelledImages,
+        *,
         test_unknown: LabelledImages,
         val_unknown: LabelledImages,
         plots_dir: Path,
         seed: int,
     ) -> dict[str, float]:
         """Table 1 (each GAN's AUC, known classes) and, with an unknown class, Table 2's steps."""
-        return open_set_evaluation(self, test, val, test_unknown, val_unknown, plots_dir, seed)
+        return open_set_evaluation(
+            self,
+            test,
+            val,
+            test_unknown=test_unknown,
+            val_unknown=val_unknown,
+            plots_dir=plots_dir,
+            seed=seed,
+        )

@@ -30,6 +30,7 @@ from medssl.core import plots
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.errors import ConfigError
 from medssl.data.prepared import TrainData
+from medssl.methods.base import ConfigT
 from medssl.methods.loop import (
     Batch,
     EpochSampler,
@@ -69,7 +70,7 @@ class SemiSupervisedGANConfig:
     generator_steps: PositiveInt  # generator updates per discriminator update
 
 
-class SemiSupervisedGAN(TorchMethod):
+class SemiSupervisedGAN(TorchMethod[ConfigT]):
     """The training step and networks; subclasses register it, and may add targets for the
     unlabelled images (PLAB-GAN's pseudo-labels), other networks or augmentation (the patch
     SSL-GAN)."""
@@ -122,7 +123,9 @@ class SemiSupervisedGAN(TorchMethod):
             labels, weights = data.labelled_y, np.zeros(len(data.labelled_y))
         # With every training image labelled, the labelled images are the real data of the
         # unsupervised terms, as in Salimans et al., whose unlabelled set is the whole train set.
-        samplers["unlabelled"] = self.sampler(unlabelled_pool(data), labels, seed + 1, weights)
+        samplers["unlabelled"] = self.sampler(
+            unlabelled_pool(data), labels, seed + 1, weights=weights
+        )
         return samplers
 
     def initialise_from_data(self, data: TrainData) -> None:
@@ -154,6 +157,7 @@ class SemiSupervisedGAN(TorchMethod):
 
     def discriminator_terms(
         self,
+        *,
         labelled: Batch,
         labelled_logits: torch.Tensor,
         unlabelled: Batch,
@@ -181,7 +185,11 @@ class SemiSupervisedGAN(TorchMethod):
             [len(labelled.images), len(unlabelled.images), len(generated)]
         )
         terms = self.discriminator_terms(
-            labelled, labelled_logits, unlabelled, unlabelled_logits, generated_logits
+            labelled=labelled,
+            labelled_logits=labelled_logits,
+            unlabelled=unlabelled,
+            unlabelled_logits=unlabelled_logits,
+            generated_logits=generated_logits,
         )
         d_loss = (
             terms["l_label"]

@@ -5,7 +5,7 @@ only, with Adam. ``supervised_cnn`` and ``resnet`` train on whole images, ``patc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import numpy as np
 import torch
@@ -47,7 +47,11 @@ class PatchConfig(SupervisedConfig):
     class_weighting: ClassWeighting
 
 
-class SupervisedClassifier(LabelledCrossEntropyMethod):
+SupervisedT = TypeVar("SupervisedT", bound=SupervisedConfig)
+PatchT = TypeVar("PatchT", bound=PatchConfig)
+
+
+class SupervisedClassifier(LabelledCrossEntropyMethod[SupervisedT]):
     """Adam over the classifier: ``learning_rate``, ``adam_beta1`` and ``weight_decay`` from the
     params."""
 
@@ -61,7 +65,7 @@ class SupervisedClassifier(LabelledCrossEntropyMethod):
         return {self.classifier_name: optimizer}
 
 
-class PatchClassifier(SupervisedClassifier):
+class PatchClassifier(SupervisedClassifier[PatchT]):
     """Labelled patches, randomly shifted (``crop_shift``) and flipped; with ``class_weighting:
     balanced`` each class's loss is weighted by the inverse of its share of the labelled patches."""
 

@@ -5,10 +5,11 @@ images and mu * B unlabelled ones per step (their config's ``batch_size`` and
 from __future__ import annotations
 
 from medssl.data.prepared import TrainData
+from medssl.methods.base import ConfigT
 from medssl.methods.loop import EpochSampler, TorchMethod, unlabelled_pool
 
 
-class LabelledAndUnlabelledBatches(TorchMethod):
+class LabelledAndUnlabelledBatches(TorchMethod[ConfigT]):
     def build_samplers(self, data: TrainData, seed: int) -> dict[str, EpochSampler]:
         samplers = super().build_samplers(data, seed)
         samplers["unlabelled"] = EpochSampler(

@@ -34,6 +34,7 @@ def search_latents(
     generator: nn.Module,
     discriminator: nn.Module,
     images: torch.Tensor,
+    *,
     settings: SearchSettings,
     seed: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,7 +76,11 @@ def _search_batch(
         optimizer = torch.optim.Adam([latent], lr=settings.learning_rate)
         for _ in range(settings.steps):
             per_image = variation_loss(
-                images, generator(latent), target_features, discriminator.features, settings.weight
+                images,
+                generator(latent),
+                image_features=target_features,
+                features=discriminator.features,
+                weight=settings.weight,
             )
             optimizer.zero_grad(set_to_none=True)
             per_image.sum().backward()
@@ -83,7 +88,11 @@ def _search_batch(
         with torch.no_grad():
             reconstruction = generator(latent)
             score = variation_loss(
-                images, reconstruction, target_features, discriminator.features, settings.weight
+                images,
+                reconstruction,
+                image_features=target_features,
+                features=discriminator.features,
+                weight=settings.weight,
             )
         return score.cpu(), reconstruction.cpu()
     finally:

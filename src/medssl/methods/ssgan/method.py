@@ -8,5 +8,5 @@ from medssl.methods.shared.semi_supervised_gan import SemiSupervisedGAN, SemiSup
 
 
 @register("ssgan")
-class SSGAN(SemiSupervisedGAN):
+class SSGAN(SemiSupervisedGAN[SemiSupervisedGANConfig]):
     config_class = SemiSupervisedGANConfig

@@ -237,6 +237,7 @@ class SSLDECTrainer:
         labelled_x: torch.Tensor,
         labelled_y: torch.Tensor,
         unlabelled_x: torch.Tensor,
+        *,
         after_each: Callable[[str], None] | None = None,
     ) -> SSLDECHistory:
         """Algorithm 1, continuing from wherever a loaded state left off. ``after_each`` is called

@@ -60,7 +60,7 @@ def member_seed(seed: int, member: int) -> int:
 
 
 @register("ssldec")
-class SSLDEC(Method):
+class SSLDEC(Method[SSLDECMethodConfig]):
     config_class = SSLDECMethodConfig
 
     def __init__(self, config: SSLDECMethodConfig, info: Any) -> None:
@@ -115,7 +115,7 @@ class SSLDEC(Method):
                 labelled_x,
                 labelled_y,
                 unlabelled_x,
-                lambda phase, t=trainer, m=member, p=progress: self._after_each(
+                after_each=lambda phase, t=trainer, m=member, p=progress: self._after_each(
                     phase, t, m, data, run, p
                 ),
             )
@@ -282,7 +282,7 @@ class SSLDEC(Method):
                 self.val_embeddings["before"],
                 self.val_embeddings["after"],
                 self.val_labels,
-                self.info.label_names,
-                directory / f"embedding_seed{seed}.png",
-                f"ssldec embedding of the validation images, {self.info.name}, seed {seed}",
+                label_names=self.info.label_names,
+                path=directory / f"embedding_seed{seed}.png",
+                title=f"ssldec embedding of the validation images, {self.info.name}, seed {seed}",
             )

@@ -19,7 +19,7 @@ class SupervisedCNNConfig(SupervisedConfig):
 
 
 @register("supervised_cnn")
-class SupervisedCNN(SupervisedClassifier):
+class SupervisedCNN(SupervisedClassifier[SupervisedCNNConfig]):
     config_class = SupervisedCNNConfig
 
     def build_networks(self) -> dict[str, nn.Module]:

@@ -80,7 +80,7 @@ class UCGANConfig:
 
 
 @register("ucgan")
-class UCGAN(TorchMethod):
+class UCGAN(TorchMethod[UCGANConfig]):
     config_class = UCGANConfig
     uses_feature_network = True
     batch_norm_from_real_images = True
