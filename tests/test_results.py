@@ -201,20 +201,21 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
     provenance = git_provenance(ledger, repo=REPO_ROOT, dvc_yaml=REPO_ROOT / "dvc.yaml")
     reference = reference_params(REPO_ROOT / "params.yaml")
     figures = tmp_path / "figures" / "results"
+    methods = headline_methods(
+        params_section("methods")["enabled"], ledger, SETTINGS.current_practice
+    )
     inputs = PageInputs(
         reference,
         provenance,
         SETTINGS,
         load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml"),
+        tuple(methods),
     )
     page = results_page(ledger, inputs, figures_dir=figures, link_prefix="figures/results")
     assert page == (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8"), (
         "docs/results.md is not what results/ledger.csv gives: run `medssl-results render`"
     )
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    methods = headline_methods(
-        params_section("methods")["enabled"], ledger, SETTINGS.current_practice
-    )
     headline = headline_markdown(
         current_rows(ledger),
         reference=reference,
@@ -314,15 +315,17 @@ def test_paired_difference_is_over_draws_with_a_t_interval():
         pytest.approx(0.05 - half, abs=1e-6),
         pytest.approx(0.05 + half, abs=1e-6),
     )
-    assert paired.claim == "ahead"
+    assert paired.p == pytest.approx(0.013072, abs=1e-6)  # t = 8.66 on 2 degrees of freedom
+    assert paired.claim(paired.p) == "ahead"
+    assert paired.claim(0.06) == "no claim (Holm p 0.060)"  # corrected over a larger family
     mixed = paired_difference(
         [_run("ssgan", d, 0, 0.7 + x) for d, x in {0: -0.05, 1: 0.05, 2: 0.01}.items()],
         baseline,
         "accuracy",
     )
-    assert mixed.claim == "no claim (interval spans 0)" and mixed.losses == 1
+    assert mixed.claim(mixed.p).startswith("no claim (Holm p") and mixed.losses == 1
     one = paired_difference(rows[:1], baseline, "accuracy")
-    assert one.claim == "no claim (one draw)"
+    assert one.claim(one.p) == "no claim (one draw)"
 
 
 def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path: Path):
@@ -331,15 +334,16 @@ def test_the_page_states_a_claim_only_where_the_interval_excludes_zero(tmp_path:
     rows += [_run("plabgan", d, 0, 0.7 + x) for d, x in enumerate([-0.05, 0.05, 0.01])]
     page = _page(rows, {}, EVERYTHING_CURRENT, tmp_path, {})
     assert f"## pneumoniamnist, 28 px, {BUDGET_VALIDATION}" in page
-    assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 3 / 0 / 0 |" in page
+    # two comparisons on the page: ssgan's p 0.013 doubles under Holm's correction
+    assert "| ssgan | supervised_cnn | 3 | +5.0 [+2.5, +7.5] | 0.013 | 0.026 | 3 / 0 / 0 |" in page
     assert (
-        "Where the interval over 3 or more draws excludes zero: ahead of supervised_cnn in "
-        "accuracy: ssgan (+5.0 [+2.5, +7.5])." in page
+        "Surviving Holm's correction, over 3 or more draws: ahead of supervised_cnn in "
+        "balanced accuracy: ssgan (+5.0 [+2.5, +7.5], Holm p 0.026)." in page
     )
     assert "plabgan | supervised_cnn | 3 |" in page and "behind supervised_cnn: plabgan" not in page
     assert (
-        "**Best with 10 labelled images per class** by mean test accuracy: **ssgan** (75.0 %), "
-        "ahead of the runner-up plabgan by +4.7 [" in page
+        "**Best with 10 labelled images per class** by mean test balanced accuracy: **ssgan** "
+        "(75.0 %), ahead of the runner-up plabgan by +4.7 [" in page
     )
 
 
@@ -348,15 +352,14 @@ def test_seed_methods_are_compared_with_the_references_from_current_practice(tmp
     rows += [_run("fixmatch", d, 0, 0.8 + x) for d, x in enumerate([0.0, 0.01, 0.02])]
     rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
     page = _page(rows, {}, EVERYTHING_CURRENT, tmp_path, {})
-    assert "| ssgan | fixmatch | 3 | -6.0 [-6.0, -6.0] | 0 / 0 / 3 |" in page
+    assert "| ssgan | fixmatch | 3 | -6.0 [-6.0, -6.0] | < 0.001 | < 0.001 | 0 / 0 / 3 |" in page
     assert "| supervised_cnn | fixmatch |" not in page  # the reverse of fixmatch's own row
     assert (
-        "Where the interval over 3 or more draws excludes zero: behind fixmatch: ssgan (-6.0 ["
-        in page
+        "Surviving Holm's correction, over 3 or more draws: behind fixmatch: ssgan (-6.0 [" in page
     )
     assert (
-        "**Best with 10 labelled images per class** by mean test accuracy: **fixmatch** (81.0 %)"
-        in page
+        "**Best with 10 labelled images per class** by mean test balanced accuracy: **fixmatch** "
+        "(81.0 %)" in page
     )
 
 
@@ -519,10 +522,10 @@ def test_two_draws_with_equal_differences_make_no_claim():
     baseline = [_run("supervised_cnn", d, 0, 0.70) for d in (0, 1)]
     difference = paired_difference(rows, baseline, "accuracy")
     assert (difference.low, difference.high) == (pytest.approx(0.05), pytest.approx(0.05))
-    assert difference.claim == "no claim (2 draws; a claim needs 3)"
+    assert difference.claim(difference.p) == "no claim (2 draws; a claim needs 3)"
     third = paired_difference(
         [*rows, _run("ssgan", 2, 0, 0.75)],
         [*baseline, _run("supervised_cnn", 2, 0, 0.70)],
         "accuracy",
     )
-    assert third.claim == "ahead"
+    assert third.claim(third.p) == "ahead"

@@ -6,13 +6,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, data_config
 from medssl.core.errors import ConfigError
+from medssl.data.sources import acquire, load_raw
+from medssl.results.headline import majority_scores
 from medssl.results.settings import load_results_config
-from medssl.results.stats import Cell, PairedDifference, kendall_tau, ranks
+from medssl.results.stats import Cell, PairedDifference, holm, kendall_tau, ranks
 from medssl.results.tables import (
     OLDER,
     cell_text,
@@ -39,7 +42,8 @@ def test_cells_are_written_in_points_or_auc_units_and_marked_when_older():
     assert cell_text(cell, "auc") == "0.812 ± 0.020 (d=3, n=9)"
     older = Cell(mean=0.8123, std=0.0204, n=9, draws=3, older=True)
     assert cell_text(older, "accuracy").endswith(OLDER)
-    assert headline_cell_text(older) == f"81.2 ± 2.0 (d=3){OLDER}"
+    assert headline_cell_text(older, "balanced_accuracy") == f"81.2 ± 2.0 (d=3){OLDER}"
+    assert headline_cell_text(older, "auc") == f"0.812 ± 0.020 (d=3){OLDER}"
 
 
 def test_a_difference_shows_its_interval_only_with_two_draws_or_more():
@@ -48,6 +52,22 @@ def test_a_difference_shows_its_interval_only_with_two_draws_or_more():
     assert difference_text(three, "auc") == "+0.029 [+0.025, +0.034]"
     one = PairedDifference(-0.01, math.nan, math.nan, draws=1, wins=0, ties=0, losses=1)
     assert difference_text(one, "accuracy") == "-1.0"
+
+
+def test_holm_scales_the_ith_smallest_p_by_m_minus_i_and_keeps_the_order():
+    # m = 4: 0.01 x 4, then max(0.04, 0.02 x 3), then 0.03 x 2 -> kept at 0.06, then 0.5 x 1
+    assert holm([0.03, 0.01, 0.5, 0.02]) == pytest.approx([0.06, 0.04, 0.5, 0.06])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # 0.8 x 2 capped at 1, then monotone
+    adjusted = holm([math.nan, 0.01])  # one draw: no p, not counted in the family
+    assert math.isnan(adjusted[0]) and adjusted[1] == pytest.approx(0.01)
+
+
+def test_the_majority_guess_scores_chance_in_balanced_accuracy_and_auc():
+    breast = next(d for d in load_results_config(REPO_ROOT / "params.yaml").headline.datasets
+                  if d.name == "breastmnist")  # fmt: skip
+    scores = majority_scores(breast)
+    assert scores["accuracy"] == pytest.approx(114 / 156)  # 73.1 %: 'benign' every time
+    assert (scores["balanced_accuracy"], scores["auc"]) == (0.5, 0.5)
 
 
 def test_ranks_break_ties_by_label_and_tau_measures_agreement():
@@ -86,3 +106,15 @@ def test_a_wrong_results_setting_is_one_line_naming_it(tmp_path: Path, change, m
     with pytest.raises(ConfigError, match=message) as error:
         load_results_config(tmp_path / "params.yaml")
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.integration
+def test_the_headline_class_counts_are_the_official_splits(tmp_path: Path, data_mirror: str):
+    """params.yaml's train and test class counts, which the majority row and the stated test sets
+    rest on, are those of the real files (through the download code path)."""
+    for dataset in load_results_config(REPO_ROOT / "params.yaml").headline.datasets:
+        config = data_config(name=dataset.name, image_size=28, mirror=data_mirror)
+        acquire(config, tmp_path / dataset.name)
+        raw = load_raw(config, tmp_path / dataset.name)
+        assert tuple(np.bincount(raw.train.labels)) == dataset.train_class_counts
+        assert tuple(np.bincount(raw.test.labels)) == dataset.test_class_counts

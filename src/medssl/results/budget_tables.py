@@ -4,8 +4,10 @@ effect on the ranking."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from medssl.core.metrics import HEADLINE_METRICS, METRIC_LABELS, budget_heading, budget_text
 from medssl.results.labels import (
@@ -24,8 +26,11 @@ from medssl.results.settings import ResultsConfig
 from medssl.results.stats import (
     CLAIM_DRAWS,
     Cell,
+    PairedDifference,
+    holm,
     kendall_tau,
     metric_cell,
+    p_text,
     paired_difference,
     pooled_runs,
     ranks,
@@ -34,6 +39,7 @@ from medssl.results.tables import cell_text, difference_text, markdown_table
 
 # one row label -> budget -> its runs
 Methods = Mapping[str, Mapping[int, Sequence[LedgerRow]]]
+CLAIM_METRIC = "balanced_accuracy"  # a majority-class guess cannot win it (1 / K)
 
 
 def budget_markdown(
@@ -44,8 +50,10 @@ def budget_markdown(
     figures: Mapping[Table, str],
     settings: ResultsConfig,
 ) -> list[str]:
+    cells = budget_cells(rows, reference)
+    family = page_comparisons(cells, provenance=provenance, settings=settings)
     lines = []
-    for (dataset, size, protocol), methods in sorted(budget_cells(rows, reference).items()):
+    for (dataset, size, protocol), methods in sorted(cells.items()):
         budgets = budgets_of(methods)
         lines += [f"## {dataset}, {size} px, {protocol}", ""]
         if (dataset, size, protocol) in figures:
@@ -67,8 +75,51 @@ def budget_markdown(
                 *markdown_table(["method", *(budget_heading(b) for b in budgets)], table),
                 "",
             ]
-        lines += paired_markdown(methods, budgets=budgets, provenance=provenance, settings=settings)
+        lines += paired_markdown(
+            methods,
+            budgets=budgets,
+            comparisons=[c for c in family if c.table == (dataset, size, protocol)],
+            family_size=sum(not math.isnan(c.balanced.p) for c in family),
+            provenance=provenance,
+            settings=settings,
+        )
     return lines
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row against one baseline at one budget of one table, on the same draws and seeds, with
+    its p corrected by Holm's method over every comparison on the page."""
+
+    table: Table
+    budget: int
+    row: str
+    baseline: str
+    balanced: PairedDifference  # the claims' metric
+    auc: PairedDifference
+    holm_p: float
+
+
+def page_comparisons(
+    cells: Mapping[Table, Methods], *, provenance: Provenance, settings: ResultsConfig
+) -> list[Comparison]:
+    """Every paired comparison the page shows, Holm-corrected together (balanced accuracy)."""
+    found = []
+    for table, methods in sorted(cells.items()):
+        for budget in budgets_of(methods):
+            present = _pooled_at(methods, budget, provenance)
+            for label, base in comparisons(present, settings):
+                balanced = paired_difference(present[label], present[base], CLAIM_METRIC)
+                auc = paired_difference(present[label], present[base], "auc")
+                if balanced is not None and auc is not None:
+                    found.append((table, budget, label, base, balanced, auc))
+    corrected = holm([balanced.p for *_, balanced, _ in found])
+    return [Comparison(*fields, holm_p) for fields, holm_p in zip(found, corrected, strict=True)]
+
+
+def _pooled_at(methods: Methods, budget: int, provenance: Provenance) -> dict[str, list[LedgerRow]]:
+    present = {label: per_budget.get(budget, []) for label, per_budget in methods.items()}
+    return {label: pooled_runs(runs, provenance) for label, runs in present.items() if runs}
 
 
 def comparisons(labels: Iterable[str], settings: ResultsConfig) -> list[tuple[str, str]]:
@@ -96,51 +147,60 @@ def comparisons(labels: Iterable[str], settings: ResultsConfig) -> list[tuple[st
 
 
 def paired_markdown(
-    methods: Methods, *, budgets: Sequence[int], provenance: Provenance, settings: ResultsConfig
+    methods: Methods,
+    *,
+    budgets: Sequence[int],
+    comparisons: Sequence[Comparison],
+    family_size: int,
+    provenance: Provenance,
+    settings: ResultsConfig,
 ) -> list[str]:
+    """Per budget: the best row, the paired differences with raw and Holm-corrected p, and the
+    claims that survive the correction."""
     lines: list[str] = []
     for budget in budgets:
-        present = {label: per_budget[budget] for label, per_budget in methods.items()}
-        present = {label: pooled_runs(runs, provenance) for label, runs in present.items() if runs}
-        table = []
-        claims: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for label, base in comparisons(present, settings):
-            accuracy = paired_difference(present[label], present[base], "accuracy")
-            auc = paired_difference(present[label], present[base], "auc")
-            if accuracy is None or auc is None:
-                continue
+        here = [c for c in comparisons if c.budget == budget]
+        if not here:
+            continue
+        table, claims = [], defaultdict(lambda: defaultdict(list))
+        for c in here:
+            claim = c.balanced.claim(c.holm_p)
             table.append(
                 [
-                    label,
-                    base,
-                    str(accuracy.draws),
-                    difference_text(accuracy, "accuracy"),
-                    f"{accuracy.wins} / {accuracy.ties} / {accuracy.losses}",
-                    difference_text(auc, "auc"),
-                    accuracy.claim,
+                    c.row,
+                    c.baseline,
+                    str(c.balanced.draws),
+                    difference_text(c.balanced, CLAIM_METRIC),
+                    p_text(c.balanced.p),
+                    p_text(c.holm_p),
+                    f"{c.balanced.wins} / {c.balanced.ties} / {c.balanced.losses}",
+                    difference_text(c.auc, "auc"),
+                    claim,
                 ]
             )
-            if accuracy.claim in ("ahead", "behind"):
-                claims[base][accuracy.claim].append(
-                    f"{label} ({difference_text(accuracy, 'accuracy')})"
+            if claim in ("ahead", "behind"):
+                claims[c.baseline][claim].append(
+                    f"{c.row} ({difference_text(c.balanced, CLAIM_METRIC)}, Holm p "
+                    f"{p_text(c.holm_p)})"
                 )
-        if not table:
-            continue
         header = [
-            "row", "baseline", "draws", "Δ accuracy (points)", "wins / ties / losses", "Δ AUC",
-            "accuracy claim",
+            "row", "baseline", "draws", "Δ balanced accuracy (points)", "p", "Holm p",
+            "wins / ties / losses", "Δ AUC", "claim",
         ]  # fmt: skip
         lines += [
-            best_method_sentence(present, budget=budget, provenance=provenance),
+            best_method_sentence(
+                _pooled_at(methods, budget, provenance), budget=budget, provenance=provenance
+            ),
             "",
             f"Paired differences with {budget_text(budget)} (row minus baseline, on the same "
-            "draws and training seeds; mean over draws [95 % t-interval over draws]):",
+            "draws and training seeds; mean over draws [95 % t-interval over draws]; p two-sided, "
+            f"Holm p corrected over all {family_size} comparisons on this page):",
             "",
             *markdown_table(header, table),
             "",
         ]
         for base in (settings.reference_method, *settings.current_practice):
-            if base in present:
+            if any(c.baseline == base for c in here):
                 lines += [claims_sentence(base, claims[base]["ahead"], claims[base]["behind"]), ""]
     return lines
 
@@ -148,42 +208,42 @@ def paired_markdown(
 def best_method_sentence(
     present: Mapping[str, Sequence[LedgerRow]], *, budget: int, provenance: Provenance
 ) -> str:
-    """Which default row has the highest mean test accuracy, and how far the runner-up trails it."""
+    """Which default row has the highest mean test balanced accuracy, and how far the runner-up
+    trails it: described, not claimed (that comparison is outside the corrected family)."""
     means = {
-        label: metric_cell(runs, "accuracy", provenance).mean
+        label: metric_cell(runs, CLAIM_METRIC, provenance).mean
         for label, runs in present.items()
         if not is_variant(label)
     }
     ranked = sorted(means, key=means.__getitem__, reverse=True)
     text = (
-        f"**Best with {budget_text(budget)}** by mean test accuracy: **{ranked[0]}** "
+        f"**Best with {budget_text(budget)}** by mean test balanced accuracy: **{ranked[0]}** "
         f"({100 * means[ranked[0]]:.1f} %)"
     )
     if len(ranked) < 2:
         return text + "."
-    gap = paired_difference(present[ranked[0]], present[ranked[1]], "accuracy")
+    gap = paired_difference(present[ranked[0]], present[ranked[1]], CLAIM_METRIC)
     if gap is None:
         return text + f"; the runner-up is {ranked[1]} ({100 * means[ranked[1]]:.1f} %)."
-    verdict = "a lead the interval confirms" if gap.claim == "ahead" else gap.claim
     return (
-        text + f", ahead of the runner-up {ranked[1]} by {difference_text(gap, 'accuracy')} "
-        f"points on the same draws: {verdict}."
+        text + f", ahead of the runner-up {ranked[1]} by {difference_text(gap, CLAIM_METRIC)} "
+        f"points on the same draws (uncorrected p {p_text(gap.p)}; a description, not a claim)."
     )
 
 
 def claims_sentence(base: str, ahead: Sequence[str], behind: Sequence[str]) -> str:
     said = []
     if ahead:
-        said.append(f"ahead of {base} in accuracy: {', '.join(ahead)}")
+        said.append(f"ahead of {base} in balanced accuracy: {', '.join(ahead)}")
     if behind:
         said.append(f"behind {base}: {', '.join(behind)}")
     if not said:
         return (
-            f"No row's accuracy interval over {CLAIM_DRAWS} or more draws excludes zero against "
-            f"{base}: no claim that any beats or trails it here."
+            f"No row's difference to {base} survives Holm's correction over {CLAIM_DRAWS} or more "
+            "draws: no claim that any beats or trails it here."
         )
     return (
-        f"Where the interval over {CLAIM_DRAWS} or more draws excludes zero: "
+        f"Surviving Holm's correction, over {CLAIM_DRAWS} or more draws: "
         + "; ".join(said)
         + ". No claim for the rest."
     )

@@ -60,16 +60,17 @@ def render(args: argparse.Namespace) -> None:
         raise MedsslError(
             f"{args.ledger} has no runs; add experiments with `medssl-results append`"
         )
+    methods = headline_methods(
+        load_params(args.params)["methods"]["enabled"], ledger, settings.current_practice
+    )
     inputs = PageInputs(
         reference=reference_params(args.params),
         provenance=git_provenance(ledger, repo=Path.cwd(), dvc_yaml=args.dvc_yaml),
         settings=settings,
         papers=load_patch_paper_scores(args.papers),
+        headline_methods=tuple(methods),
     )
     write_results_page(ledger, inputs, page=args.page, figures_dir=args.figures)
-    methods = headline_methods(
-        load_params(args.params)["methods"]["enabled"], ledger, settings.current_practice
-    )
     headline = headline_markdown(
         current_rows(ledger),
         reference=inputs.reference,

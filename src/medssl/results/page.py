@@ -24,6 +24,7 @@ from medssl.results.experiment_tables import (
     open_set_markdown,
 )
 from medssl.results.figures import CURVES_FILE, budget_curves, curves_json, draw_budget_figures
+from medssl.results.headline import majority_markdown
 from medssl.results.labels import Reference
 from medssl.results.ledger import LedgerRow, current_rows
 from medssl.results.patch_tables import PatchPaperScores, patch_markdown
@@ -40,6 +41,7 @@ class PageInputs:
     provenance: Provenance
     settings: ResultsConfig
     papers: PatchPaperScores
+    headline_methods: tuple[str, ...] = ()  # the README headline's rows, in order
 
 
 def results_page(
@@ -64,9 +66,18 @@ def results_page(
         f"only those are pooled. Accuracies in %, macro AUC as a fraction. {OLDER}: the runs "
         "predate the method's current code. A row named [key=value] is a variant whose params "
         "differ from `params.yaml`. The validation protocol in each title is how many labelled "
-        "validation images chose the checkpoints; they count in the label cost.",
+        "validation images chose the checkpoints; they count in the label cost. Claims use "
+        "balanced accuracy, which a majority-class guess cannot win, and are made only where a "
+        "paired comparison survives Holm's correction over every comparison on this page.",
         "",
     ]
+    lines += majority_markdown(
+        rows,
+        reference=reference,
+        provenance=provenance,
+        methods=inputs.headline_methods,
+        headline=settings.headline,
+    )
     lines += protocol_effect_markdown(rows, reference=reference, provenance=provenance)
     lines += budget_markdown(
         rows, reference=reference, provenance=provenance, figures=figures, settings=settings

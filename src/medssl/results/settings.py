@@ -11,13 +11,23 @@ from typing import Annotated
 
 from medssl.core.config import NonEmpty, PositiveInt, build_config, load_params, section
 from medssl.core.errors import ConfigError
-from medssl.data.catalog import known_dataset_names
+from medssl.data.catalog import dataset_spec, known_dataset_names
 
 
 @dataclass(frozen=True)
 class HeadlineDataset:
     name: str  # as data.name spells it
     title: str  # as the headline's column says it
+    # images per class of the official train and test splits, in the catalogue's label order: the
+    # majority row and the test counts the headline states (an integration test reads them from
+    # the data)
+    train_class_counts: Annotated[tuple[PositiveInt, ...], NonEmpty()]
+    test_class_counts: Annotated[tuple[PositiveInt, ...], NonEmpty()]
+
+    @property
+    def majority_class(self) -> int:
+        """The most frequent class of the official train split."""
+        return max(range(len(self.train_class_counts)), key=self.train_class_counts.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -69,4 +79,12 @@ def load_results_config(params_path: Path) -> ResultsConfig:
     ]:
         if name not in datasets:
             raise ConfigError(f"{where}: '{name}' is not known; allowed: {', '.join(datasets)}")
+    for dataset in config.headline.datasets:
+        classes = len(dataset_spec(dataset.name).label_names)
+        for key in ("train_class_counts", "test_class_counts"):
+            if len(getattr(dataset, key)) != classes:
+                raise ConfigError(
+                    f"results.headline.datasets: {dataset.name}'s {key} has "
+                    f"{len(getattr(dataset, key))} counts; it has {classes} classes"
+                )
     return config

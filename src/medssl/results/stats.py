@@ -5,13 +5,16 @@ run, from the method's current code where there are any; its score is the mean o
 draw's mean, ± the std over draws (over the training seeds when there is one draw).
 
 A paired difference matches two rows' runs on (split seed, training seed): the mean difference
-over draws, its t-interval over draws, and wins / ties / losses over the pairs. A claim that one
-beats the other is made only where the interval, over at least ``CLAIM_DRAWS`` draws, excludes
-zero.
+over draws, its t-interval and two-sided p over draws (scipy's one-sample t-test of the per-draw
+differences), and wins / ties / losses over the pairs. A claim that one beats the other is made only
+where, over at least ``CLAIM_DRAWS`` draws, the p corrected by Holm's method over every comparison
+on the page is below ``ALPHA``.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from medssl.results.ledger import LedgerRow, newest_run
 from medssl.results.provenance import Provenance
 
 CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE  # the family-wise error rate Holm's correction keeps claims under
 # Fewest labelled draws behind a claim, as a headline cell needs (issue 21). Two draws give the
 # t-interval one degree of freedom, and on a 156-image test set two equal differences (one image is
 # 0.64 points) give it zero width: a claim from nothing.
@@ -95,18 +99,25 @@ class PairedDifference:
     wins: int  # over the (split seed, training seed) pairs
     ties: int
     losses: int
+    p: float = math.nan  # two-sided, of a zero mean difference; nan with one draw
 
-    @property
-    def claim(self) -> str:
+    def claim(self, corrected_p: float) -> str:
+        """``ahead`` or ``behind`` where the draws are enough and ``corrected_p`` (Holm's, over
+        every comparison on the page) is below ALPHA; otherwise why not."""
         if self.draws < 2:
             return "no claim (one draw)"
         if self.draws < CLAIM_DRAWS:
             return f"no claim ({self.draws} draws; a claim needs {CLAIM_DRAWS})"
-        if self.low > 0:
-            return "ahead"
-        if self.high < 0:
-            return "behind"
-        return "no claim (interval spans 0)"
+        if corrected_p < ALPHA:
+            return "ahead" if self.mean > 0 else "behind"
+        return f"no claim (Holm p {p_text(corrected_p)})"
+
+
+def p_text(p: float) -> str:
+    """A p-value as the tables write it."""
+    if math.isnan(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def paired_difference(
@@ -126,10 +137,15 @@ def paired_difference(
         per_draw[draw].append(difference)
     means = np.array([np.mean(values) for values in per_draw.values()])
     mean = float(means.mean())
-    low = high = float("nan")
+    low = high = p = math.nan
     if len(means) > 1:
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(means) - 1) * means.std(ddof=1)
-        low, high = mean - half / np.sqrt(len(means)), mean + half / np.sqrt(len(means))
+        with warnings.catch_warnings():  # equal differences: scipy warns, then answers exactly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            test = stats.ttest_1samp(means, 0.0)
+            interval = test.confidence_interval(CONFIDENCE)
+        low, high = float(interval.low), float(interval.high)
+        # every difference zero: no evidence either way (scipy's nan)
+        p = 1.0 if math.isnan(test.pvalue) else float(test.pvalue)
     differences = [d for _, d in pairs]
     return PairedDifference(
         mean,
@@ -139,7 +155,38 @@ def paired_difference(
         sum(d > 0 for d in differences),
         sum(d == 0 for d in differences),
         sum(d < 0 for d in differences),
+        p,
     )
+
+
+def draw_means(rows: Sequence[LedgerRow], metric: str, provenance: Provenance) -> list[float]:
+    """A cell's per-draw means (each draw's mean over its training seeds), pooled as a cell is."""
+    draws = by_draw(pooled_runs(rows, provenance))
+    return [float(np.mean([row.test(metric) for row in runs])) for runs in draws.values()]
+
+
+def above_chance(values: Sequence[float], chance: float) -> tuple[float, float]:
+    """(mean minus chance, two-sided p of a zero difference over ``values``); p nan below two
+    values, 1 when every value is chance."""
+    differences = np.asarray(values, dtype=float) - chance
+    if len(differences) < 2:
+        return float(differences.mean()), math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = stats.ttest_1samp(differences, 0.0).pvalue
+    return float(differences.mean()), 1.0 if math.isnan(p) else float(p)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the input's order (nan stays nan and is not counted
+    in the family): the i-th smallest of m is scaled by m - i + 1, kept monotone, capped at 1."""
+    ranked = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    adjusted = [math.nan] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(ranked):
+        running = max(running, min(1.0, (len(ranked) - rank) * p))
+        adjusted[index] = running
+    return adjusted
 
 
 def ranks(cells: dict[str, Cell]) -> dict[str, int]:

@@ -37,8 +37,6 @@ def difference_text(difference: PairedDifference, metric: str) -> str:
     return text
 
 
-def headline_cell_text(cell: Cell) -> str:
-    return (
-        f"{100 * cell.mean:.1f} ± {100 * cell.std:.1f} (d={cell.draws})"
-        f"{OLDER if cell.older else ''}"
-    )
+def headline_cell_text(cell: Cell, metric: str) -> str:
+    """``81.2 ± 2.0 (d=3)`` in %, or ``0.812 ± 0.020 (d=3)`` for AUC; † when older."""
+    return f"{format_score(cell.score(), metric)} (d={cell.draws}){OLDER if cell.older else ''}"
