@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import json
 import time
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,20 @@ def moons_config(args: argparse.Namespace) -> SSLDECConfig:
     return build_config(SSLDECConfig, values, "two moons")
 
 
+def scalar_fields(config_class: type) -> dict[str, type]:
+    """The int and float fields of a config dataclass. Its annotations are strings (``from
+    __future__ import annotations``) and often ``Annotated`` ranges, so they are resolved and
+    unwrapped, not compared as text."""
+    hints = typing.get_type_hints(config_class, include_extras=True)
+    found = {}
+    for field in dataclasses.fields(config_class):
+        hint = hints[field.name]
+        base = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
+        if base in (int, float):
+            found[field.name] = base
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -190,13 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         default=Path("params.yaml"),
         help="Algorithm 1's settings: its methods.ssldec, with this experiment's own above",
     )
-    for field in dataclasses.fields(SSLDECConfig):
-        if field.type in ("int", "float"):
-            parser.add_argument(
-                f"--{field.name.replace('_', '-')}",
-                type=int if field.type == "int" else float,
-                default=None,
-            )
+    for name, kind in scalar_fields(SSLDECConfig).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # tiny network: threads only add overhead
     config = moons_config(args)

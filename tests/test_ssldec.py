@@ -3,13 +3,15 @@ interruption."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import cpu_run, method_values
+from conftest import REPO_ROOT, cpu_run, method_values
 from medssl.methods.registry import create_method
 from medssl.methods.ssldec.algorithm import SSLDECTrainer
 
@@ -102,3 +104,14 @@ def test_the_model_kept_is_the_best_validation_point(synthetic_train_data):
         )
     )
     assert kept == max(scores)
+
+
+def test_the_two_moons_benchmark_offers_every_numeric_setting_as_a_flag():
+    """Its per-setting flags come from SSLDECConfig's annotations, which are strings and Annotated
+    ranges: compared as text they matched nothing and no flag existed."""
+    shown = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "two_moons.py"), "--help"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    for flag in ("--max-rounds", "--assignment-change-tol", "--pretrain-epochs", "--batch-size"):
+        assert flag in shown
