@@ -112,3 +112,25 @@ def test_mean_teacher_ramps_that_overlap_are_refused(synthetic_train_data):
     values = method_values("mean_teacher", rampup_fraction=0.6, rampdown_fraction=0.5)
     with pytest.raises(ConfigError, match="rampup_fraction \\+ rampdown_fraction is 1.1"):
         create_method("mean_teacher", values, synthetic_train_data.info)
+
+
+def test_the_ema_warm_up_follows_one_minus_one_over_n_then_the_decay():
+    """After n averaged updates the decay is min(decay, 1 - 1 / (n + 1)): the first step's weights
+    fade at once instead of weighing 0.999^k after k steps."""
+    from torch.optim.swa_utils import AveragedModel
+
+    from medssl.methods.fixmatch.method import warmed_up_ema
+
+    student = torch.nn.Linear(1, 1, bias=False)
+    ema = AveragedModel(student, multi_avg_fn=warmed_up_ema(0.6), use_buffers=True)
+    expected = []
+    for step, weight in enumerate([1.0, 2.0, 3.0, 4.0]):
+        student.weight.data.fill_(weight)
+        ema.update_parameters(student)
+        if step == 0:
+            expected.append(weight)  # the first update copies
+        else:
+            decay = min(0.6, 1 - 1 / (step + 1))  # 0.5, then 0.6 (1 - 1/3 = 0.67 is capped)
+            expected.append(decay * expected[-1] + (1 - decay) * weight)
+        assert ema.module.weight.item() == pytest.approx(expected[-1])
+    assert expected == pytest.approx([1.0, 1.5, 2.1, 2.86])

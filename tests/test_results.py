@@ -377,6 +377,19 @@ def test_the_ranking_under_both_protocols_is_compared():
     assert "| supervised_cnn | 70.0 ± 0.0 (d=1, n=1) | 2 | 80.0 ± 0.0 (d=1, n=1) | 1 | +1 |" in text
 
 
+def test_the_protocols_are_compared_only_at_one_code_version():
+    realistic = [_run("supervised_cnn", 0, 0, 0.8), _run("ssgan", 0, 0, 0.7)]
+    official = [
+        _run("supervised_cnn", 0, 0, 0.7, val_labels_per_class=0),
+        _run("ssgan", 0, 0, 0.9, val_labels_per_class=0, commit="b" * 10),  # other code
+    ]
+    text = "\n".join(
+        protocol_effect_markdown(realistic + official, reference={}, provenance=EVERYTHING_CURRENT)
+    )
+    assert "Kendall" not in text  # one method left: no ranking to compare
+    assert "left out, their two protocols' runs are from different commits: ssgan." in text
+
+
 @pytest.mark.parametrize(
     "dropped", [("val_labels_per_class",), ("loop",), ("val_labels_per_class", "loop")]
 )

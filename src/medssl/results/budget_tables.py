@@ -252,8 +252,10 @@ def claims_sentence(base: str, ahead: Sequence[str], behind: Sequence[str]) -> s
 def protocol_effect_markdown(
     rows: Sequence[LedgerRow], *, reference: Reference, provenance: Provenance
 ) -> list[str]:
-    """Where a budget was measured under both protocols: each default method's test accuracy and
-    rank under each, and how far the ranking moved (Kendall's tau)."""
+    """Where a budget was measured under both protocols at one code version: each default method's
+    test balanced accuracy and rank under each, and how far the ranking moved (Kendall's tau). A
+    method whose two cells come from different commits is left out and named: its difference
+    would partly measure code changes."""
     cells = budget_cells(rows, reference)
     lines: list[str] = []
     for (dataset, size, protocol), realistic in sorted(cells.items()):
@@ -261,18 +263,27 @@ def protocol_effect_markdown(
         if protocol != BUDGET_VALIDATION or official is None:
             continue
         for budget in sorted({b for per_budget in realistic.values() for b in per_budget}):
-            both = {
-                label: (
-                    metric_cell(official[label][budget], "accuracy", provenance),
-                    metric_cell(realistic[label][budget], "accuracy", provenance),
-                )
-                for label in realistic
-                if not is_variant(label)
-                and budget in realistic[label]
-                and budget in official.get(label, {})
-            }
+            both, other_code = {}, []
+            for label in sorted(realistic):
+                if is_variant(label) or budget not in official.get(label, {}):
+                    continue
+                if budget not in realistic[label]:
+                    continue
+                pair = (official[label][budget], realistic[label][budget])
+                commits = [{r.commit for r in pooled_runs(runs, provenance)} for runs in pair]
+                if len(commits[0]) != 1 or commits[0] != commits[1]:
+                    other_code.append(label)
+                    continue
+                both[label] = tuple(metric_cell(runs, CLAIM_METRIC, provenance) for runs in pair)
+            title = f"{dataset}, {size} px, {budget} labels / class"
             if len(both) >= 2:
-                lines += _protocol_table(f"{dataset}, {size} px, {budget} labels / class", both)
+                lines += _protocol_table(title, both)
+            if other_code:
+                lines += [
+                    f"{title}: left out, their two protocols' runs are from different commits: "
+                    f"{', '.join(other_code)}.",
+                    "",
+                ]
     return (["## The validation protocol's effect on the ranking", ""] + lines) if lines else []
 
 
@@ -285,15 +296,15 @@ def _protocol_table(title: str, both: Mapping[str, tuple[Cell, Cell]]) -> list[s
     )
     moved = max(abs(rank_full[label] - rank_budget[label]) for label in labels)
     header = [
-        "method", "whole val split: accuracy", "rank", "budget-sized val: accuracy", "rank",
+        "method", "whole val split", "rank", "budget-sized val", "rank",
         "rank change",
     ]  # fmt: skip
     table = [
         [
             label,
-            cell_text(both[label][0], "accuracy"),
+            cell_text(both[label][0], CLAIM_METRIC),
             str(rank_full[label]),
-            cell_text(both[label][1], "accuracy"),
+            cell_text(both[label][1], CLAIM_METRIC),
             str(rank_budget[label]),
             f"{rank_full[label] - rank_budget[label]:+d}",
         ]
@@ -301,8 +312,9 @@ def _protocol_table(title: str, both: Mapping[str, tuple[Cell, Cell]]) -> list[s
     ]
     return [
         f"{title}: checkpoints chosen on the whole official validation split, against as many "
-        f"validation labels as training ones. Kendall's tau between the two rankings {tau:.2f}; "
-        f"the largest move {moved} place{'s' if moved != 1 else ''}.",
+        f"validation labels as training ones, each method's two cells from one commit; test "
+        f"balanced accuracy. Kendall's tau between the two rankings {tau:.2f}; the largest move "
+        f"{moved} place{'s' if moved != 1 else ''}.",
         "",
         *markdown_table(header, table),
         "",

@@ -16,6 +16,7 @@ Deviation: K is ``iterations`` (a CPU budget, see docs/methods/fixmatch.md), not
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +44,9 @@ class FixMatchConfig:
     momentum: Fraction
     weight_decay: NonNegativeFloat
     ema_decay: Fraction
+    # the EMA's decay ramps up as min(ema_decay, 1 - 1 / (n + 1)) over its first n updates (Mean
+    # Teacher's warm-up), so the first steps' random weights fade within a short CPU budget
+    ema_warmup: bool
     dropout: Fraction
     flip: bool  # horizontal flips in the weak (and strong) augmentation
     shift_fraction: Fraction  # shifts of up to this fraction of the image side
@@ -58,6 +62,24 @@ def uint8_images(images: torch.Tensor) -> torch.Tensor:
 def cosine_learning_rate(base: float, step: int, iterations: int) -> float:
     """FixMatch's schedule: lr * cos(7 pi k / 16 K); it ends at about 0.2 lr."""
     return base * math.cos(7.0 * math.pi * step / (16.0 * iterations))
+
+
+def warmed_up_ema(decay: float) -> Callable[..., None]:
+    """``AveragedModel``'s multi_avg_fn for an EMA whose decay is min(decay, 1 - 1 / (n + 1))
+    after n averaged updates (Tarvainen & Valpola 2017): 0.5, 0.67, ... up to ``decay``, reached
+    after 1 / (1 - decay) updates. With a constant 0.999, the first step's weights still weigh
+    0.999^k after k steps: 0.61 at step 500, 0.37 at step 1000."""
+
+    @torch.no_grad()
+    def update(averaged: list, current: list, num_averaged: torch.Tensor) -> None:
+        step_decay = min(decay, 1.0 - 1.0 / (float(num_averaged) + 1.0))
+        for average, value in zip(averaged, current, strict=True):
+            if torch.is_floating_point(average):
+                average.lerp_(value, 1.0 - step_decay)
+            else:  # integer buffers (batch norm's step count), as torch's own EMA treats them
+                average.copy_(average * step_decay + value * (1.0 - step_decay))
+
+    return update
 
 
 def decayed_and_plain_parameters(network: nn.Module) -> list[dict]:
@@ -85,9 +107,12 @@ class FixMatch(LabelledAndUnlabelledBatches[FixMatchConfig]):
     def build_networks(self) -> dict[str, nn.Module]:
         info, config = self.info, self.config
         student = PlabCNN(info.channels, info.num_classes, info.image_size, config.dropout)
-        ema = AveragedModel(
-            student, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        average = (
+            warmed_up_ema(config.ema_decay)
+            if config.ema_warmup
+            else get_ema_multi_avg_fn(config.ema_decay)
         )
+        ema = AveragedModel(student, multi_avg_fn=average, use_buffers=True)
         return {"student": student, "ema": ema}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:

@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from torch import nn
 
 from medssl.methods.registry import register
-from medssl.methods.shared.supervised import SupervisedClassifier, SupervisedConfig
+from medssl.methods.shared.supervised import (
+    WeakAugmentationConfig,
+    WeaklyAugmentedClassifier,
+)
 from medssl.models.resnet import small_image_resnet18
 
 
 @dataclass(frozen=True)
-class ResNetConfig(SupervisedConfig):
-    """The shared supervised fields alone: the network is fixed (ResNet-18)."""
+class ResNetConfig(WeakAugmentationConfig):
+    """The shared whole-image fields alone: the network is fixed (ResNet-18)."""
 
 
 @register("resnet")
-class ResNetBaseline(SupervisedClassifier[ResNetConfig]):
+class ResNetBaseline(WeaklyAugmentedClassifier[ResNetConfig]):
     config_class = ResNetConfig
 
     def build_networks(self) -> dict[str, nn.Module]:

@@ -40,6 +40,16 @@ class SupervisedConfig:
 
 
 @dataclass(frozen=True)
+class WeakAugmentationConfig(SupervisedConfig):
+    """Whole-image classifiers: the weak augmentation fixmatch and mean_teacher give every labelled
+    image (horizontal flips, shifts of up to ``shift_fraction`` of the side), so that "SSL beats
+    supervised" does not partly measure augmentation (Oliver et al. 2018)."""
+
+    flip: bool
+    shift_fraction: Fraction
+
+
+@dataclass(frozen=True)
 class PatchConfig(SupervisedConfig):
     """A patch classifier's: shifts of up to ``crop_shift`` pixels, and the class weighting."""
 
@@ -48,6 +58,7 @@ class PatchConfig(SupervisedConfig):
 
 
 SupervisedT = TypeVar("SupervisedT", bound=SupervisedConfig)
+WeakT = TypeVar("WeakT", bound=WeakAugmentationConfig)
 PatchT = TypeVar("PatchT", bound=PatchConfig)
 
 
@@ -63,6 +74,16 @@ class SupervisedClassifier(LabelledCrossEntropyMethod[SupervisedT]):
             weight_decay=self.config.weight_decay,
         )
         return {self.classifier_name: optimizer}
+
+
+class WeaklyAugmentedClassifier(SupervisedClassifier[WeakT]):
+    """Labelled images shifted and flipped as the semi-supervised references' weak augmentation;
+    with ``flip: false`` and ``shift_fraction: 0`` they are used as they are."""
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        shift = round(self.config.shift_fraction * self.info.image_size)
+        shifted = random_shifted_crops(images, shift) if shift else images
+        return random_flips(shifted) if self.config.flip else shifted
 
 
 class PatchClassifier(SupervisedClassifier[PatchT]):

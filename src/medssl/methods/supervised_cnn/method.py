@@ -9,17 +9,20 @@ from torch import nn
 
 from medssl.core.config import Fraction
 from medssl.methods.registry import register
-from medssl.methods.shared.supervised import SupervisedClassifier, SupervisedConfig
+from medssl.methods.shared.supervised import (
+    WeakAugmentationConfig,
+    WeaklyAugmentedClassifier,
+)
 from medssl.models.cnn import PlabCNN
 
 
 @dataclass(frozen=True)
-class SupervisedCNNConfig(SupervisedConfig):
+class SupervisedCNNConfig(WeakAugmentationConfig):
     dropout: Fraction
 
 
 @register("supervised_cnn")
-class SupervisedCNN(SupervisedClassifier[SupervisedCNNConfig]):
+class SupervisedCNN(WeaklyAugmentedClassifier[SupervisedCNNConfig]):
     config_class = SupervisedCNNConfig
 
     def build_networks(self) -> dict[str, nn.Module]:
