@@ -16,8 +16,9 @@ from medssl.core.errors import ConfigError
 from medssl.data.catalog import FUNDUS
 from medssl.data.contact_sheet import write_contact_sheet
 from medssl.data.patches import write_patch_split
+from medssl.data.prepared import VAL_FILE, load_labelled_set
 from medssl.data.sources import DataConfig, load_fundus_raw, load_raw
-from medssl.data.split import SplitConfig, make_split, write_split
+from medssl.data.split import SplitConfig, make_split, short_validation_note, write_split
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,12 +54,9 @@ def main(argv: list[str] | None = None) -> None:
             hidden_dir=args.hidden,
         )
     print(f"{info.name}: " + ", ".join(f"{count} {part}" for part, count in info.counts.items()))
-    budget = info.val_labels_per_class
-    if budget and info.counts["val"] < budget * len(info.label_names):
-        print(
-            f"note: the val split has fewer than {budget} images of some class; all of them are "
-            f"used ({info.counts['val']} labelled validation images)"
-        )
+    note = short_validation_note(info, load_labelled_set(args.prepared / VAL_FILE).labels)
+    if note:
+        print(note)
     print(f"contact sheet: {write_contact_sheet(args.prepared, args.plots)}")
 
 

@@ -17,11 +17,18 @@ from medssl.data.catalog import IMAGE_FOLDER
 from medssl.data.prepared import (
     HIDDEN_LABELS_FILE,
     UNLABELLED_FILE,
+    DatasetInfo,
     TrainData,
     load_hidden_unlabelled_labels,
 )
 from medssl.data.sources import acquire, load_raw
-from medssl.data.split import UNKNOWN_LABEL, labelled_indices, make_split, write_split
+from medssl.data.split import (
+    UNKNOWN_LABEL,
+    labelled_indices,
+    make_split,
+    short_validation_note,
+    write_split,
+)
 from medssl.methods.registry import resolve_method
 from medssl.pipeline.runs import TrainConfig
 from medssl.pipeline.train import train_method
@@ -273,3 +280,16 @@ def test_validation_draw_is_new_for_each_labelled_draw_and_for_each_val_seed(syn
     # the validation draw does not depend on the training budget
     larger = make_split(synthetic_raw, dataclasses.replace(config, labels_per_class=5))
     np.testing.assert_array_equal(first.val.images, larger.val.images)
+
+
+def test_a_class_short_of_validation_images_is_named_with_the_counts_used():
+    info = DatasetInfo(
+        "breastmnist", "binary-class", ("malignant", "benign"), 1, 28, 50, 0, {},
+        val_labels_per_class=50,
+    )  # fmt: skip
+    labels = np.array([0] * 21 + [1] * 50)  # the official val split has 21 malignant images
+    assert short_validation_note(info, labels) == (
+        "note: the official val split has fewer than 50 images of malignant; all of them are "
+        "used: 21 malignant, 50 benign labelled validation images"
+    )
+    assert short_validation_note(info, np.array([0] * 50 + [1] * 50)) is None

@@ -289,3 +289,20 @@ def write_split(
         source_index=split.unlabelled_source_index,
     )
     return info
+
+
+def short_validation_note(info: DatasetInfo, val_labels: np.ndarray) -> str | None:
+    """One line naming each class with fewer validation images than the budget asks, and the
+    counts that are used instead (the split takes all of a class it has, silently otherwise)."""
+    budget = info.val_labels_per_class
+    counts = np.bincount(val_labels, minlength=len(info.label_names))
+    short = [name for name, count in zip(info.label_names, counts, strict=True) if count < budget]
+    if not budget or not short:
+        return None
+    used = ", ".join(
+        f"{count} {name}" for name, count in zip(info.label_names, counts, strict=True)
+    )
+    return (
+        f"note: the official val split has fewer than {budget} images of {', '.join(short)}; "
+        f"all of them are used: {used} labelled validation images"
+    )
