@@ -10,12 +10,13 @@ it trains each method once per seed with the statistics left as trained, keeps t
 at every validation point, and then chooses the checkpoint twice, by the same validation rule:
 with the statistics as trained (the old rule), and after recomputing them (the pipeline's rule).
 One training serves both, because the recomputation changes nothing that training reads: it resets
-the statistics outright, so the model it gives depends on the EMA weights at that step only. Where
-the workspace holds the pipeline's own metrics for the same seed, they are printed beside the
-recomputed variant, which must match them.
+the statistics outright, so the model it gives depends on the EMA weights at that step only. The
+two kept models are judged on a development split (``--dev-per-class`` pool images per class with
+their hidden labels, taken out of the pool this training sees; ``pipeline/development.py``): the
+test split is not read.
 
     python benchmarks/batch_norm_statistics.py --workspace EXP_DIR --methods ssgan plabgan \
-        --seeds 0 --out batch_norm.json
+        --seeds 0 --dev-per-class 250 --out batch_norm.json
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import balanced_accuracy_score
 
 from medssl.core.io import write_json
-from medssl.core.metrics import macro_auc, selection_score
+from medssl.core.metrics import macro_auc, selection_key, validation_metrics
 from medssl.data.prepared import TrainData
 from medssl.methods.loop import TorchMethod, batch_norm_images, recompute_batch_norm_statistics
 from medssl.methods.registry import create_method, method_config
+from medssl.pipeline.development import development_split, hidden_pool_labels
 from medssl.pipeline.runs import run_context
 from medssl.pipeline.workspace import open_workspace
 
@@ -62,16 +65,16 @@ def train_recording_states(
     return states
 
 
-def choose_and_test(
+def choose_and_judge(
     method: TorchMethod,
     states: list[dict[str, torch.Tensor]],
     data: TrainData,
-    test: Any,
+    development: Any,
     metric: str,
     batch_size: int,
 ) -> dict[str, dict[str, float]]:
-    """For each variant: the step chosen on validation, its validation score, test accuracy and
-    AUC."""
+    """For each variant: the point chosen on validation, its validation key, and the development
+    split's balanced accuracy and AUC."""
     real = batch_norm_images(data, method.device)
     best: dict[str, tuple[float, int, dict[str, torch.Tensor]]] = {}
     for index, state in enumerate(states):
@@ -79,30 +82,23 @@ def choose_and_test(
             method.classifier().load_state_dict(state)
             if variant == "real_images":
                 recompute_batch_norm_statistics(method.classifier(), real, batch_size)
-            score = selection_score(
-                metric, data.val_y, method.predict_proba(data.val_x, batch_size)
-            )
+            scores = validation_metrics(data.val_y, method.predict_proba(data.val_x, batch_size))
+            score = selection_key(metric, scores)
             if variant not in best or score > best[variant][0]:  # ties keep the earlier point
                 best[variant] = (score, index, copy.deepcopy(method.classifier().state_dict()))
     results = {}
     for variant, (score, index, state) in best.items():
         method.classifier().load_state_dict(state)
-        probabilities = method.predict_proba(test.images, batch_size)
+        probabilities = method.predict_proba(development.images, batch_size)
         results[variant] = {
             "validation_point": index + 1,
-            f"val_{metric}": score,
-            "test_accuracy": float(np.mean(probabilities.argmax(axis=1) == test.labels)),
-            "test_auc": macro_auc(test.labels, probabilities),
+            "val_selection_key": list(score),
+            "dev_balanced_accuracy": float(
+                balanced_accuracy_score(development.labels, probabilities.argmax(axis=1))
+            ),
+            "dev_auc": macro_auc(development.labels, probabilities),
         }
     return results
-
-
-def pipeline_result(workspace: Path, name: str, seed: int) -> dict[str, float] | None:
-    path = workspace / "metrics" / "detail" / f"{name}.json"
-    if not path.is_file():
-        return None
-    per_seed = json.loads(path.read_text())["per_seed"].get(f"seed_{seed}")
-    return None if per_seed is None else {k: per_seed[k] for k in ("test_accuracy", "test_auc")}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,14 +108,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workspace", type=Path, required=True, help="an experiment's checkout")
     parser.add_argument("--methods", nargs="+", default=["ssgan", "plabgan"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--dev-per-class", type=int, default=250)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     workspace = open_workspace(args.workspace)
-    device, test = workspace.device, workspace.test_set()
+    device, hidden = workspace.device, hidden_pool_labels(args.workspace)
     runs = []
     for name in args.methods:
         values = workspace.method_values(name)
-        data = workspace.train_data(name)
+        data, development = development_split(
+            workspace.train_data(name), hidden, per_class=args.dev_per_class
+        )
         train_config = workspace.method_train_config(name)
         for seed in args.seeds:
             method = create_method(name, values, data.info)
@@ -141,15 +140,15 @@ def main(argv: list[str] | None = None) -> None:
                 "split_seed": data.info.split_seed,
                 "labels_per_class": data.info.labels_per_class,
                 "val_images": len(data.val_y),
-                **choose_and_test(
+                "dev_per_class": args.dev_per_class,
+                **choose_and_judge(
                     method,
                     states,
                     data,
-                    test,
+                    development,
                     train_config.selection_metric,
                     train_config.eval_batch_size,
                 ),
-                "pipeline": pipeline_result(args.workspace, name, seed),
             }
             runs.append(result)
             print(json.dumps(result))

@@ -4,8 +4,8 @@ For each step-loop method in ``methods.enabled`` (settings from params.yaml), on
 of the current experiment (``data/prepared``; run ``dvc repro split`` first):
 
 * project loop: ``method.fit`` for ``--steps`` iterations with params.yaml's ``train`` settings
-  (progress bar, loss logging, validation every ``eval_every``), minus the time of ``fit`` for 0
-  steps (building networks, data on the device), i.e. the steps plus the loop's own work;
+  (progress bar, loss logging, ``train.validations`` validation points), minus the time of ``fit``
+  for 0 steps (building networks, data on the device), i.e. the steps plus the loop's own work;
 * bare loop: the same networks, optimisers and batch sizes, batches pre-drawn on the device, and the
   method's maths written out as a plain ``for`` loop (no sampler, logging, validation or hooks);
 * overhead = project / bare, measured side by side in this run: bare and project runs alternate

@@ -4,10 +4,10 @@
 layers of 10 ReLU units + a dense layer of 2 + the Student-t clustering layer. Every training batch
 is augmented stochastically, as the paper makes part of the method (Sec. III-A, Figure 1: "both
 models use stochastic data augmentation"): for points, Gaussian jitter of std ``--input-noise``
-(default 0.1, the moons' own noise; 0 turns it off). Prints the accuracy on all 1000 points after
-labelled-only training and after SSLDEC, mean ± std over the labelled draws and how many draws
-reach 99.5 %, and saves the decision boundaries (the paper's Figure 4) of the worst and the best
-draw.
+(default 0.2, chosen on a development sample; 0 turns it off). Prints the accuracy on all 1000
+points after labelled-only training and after SSLDEC, mean ± std over the labelled draws and how
+many draws reach 99.5 %, and saves the decision boundaries (the paper's Figure 4) of the worst and
+the best draw.
 
     python benchmarks/two_moons.py --seeds 10 --out plots/two_moons
 """
@@ -38,8 +38,19 @@ NUM_POINTS, NOISE, LABELLED_PER_MOON = 1000, 0.1, 4
 HIGH_ACCURACY = 0.995  # a draw this accurate reproduces the paper's 99.8 % to within two points
 # The paper gives no schedule for this experiment. Its image schedule (100 pre-training epochs, i.e.
 # 100 steps on 8 points, then lr 1e-4) leaves this MLP predicting one class for most draws, so:
-# pre-train for 1000 epochs, and let the rounds move the boundary at lr 1e-3 for up to 200 rounds.
-MOONS_DEFAULTS = {"pretrain_epochs": 1000, "learning_rate": 1e-3, "max_rounds": 200}
+# pre-train for 1000 epochs, then 500 rounds at lr 1e-3. The paper's "end condition" is unnamed;
+# DEC's (params.yaml's tolerance over its interval) stops these runs on a plateau, about where the
+# labelled-only boundary lies, 200-300 rounds before the boundary leaves it. The round budget, with
+# the end condition off (tolerance 0), and the jitter were chosen on a development sample
+# (make_moons with random_state 1, ten spread draws; docs/methods/ssldec.md), not on the evaluated
+# points.
+MOONS_DEFAULTS = {
+    "pretrain_epochs": 1000,
+    "learning_rate": 1e-3,
+    "max_rounds": 500,
+    "assignment_change_tol": 0.0,
+}
+JITTER = 0.2  # chosen on the development sample among 0.1, 0.2 and 0.3
 
 
 def moons_network() -> nn.Sequential:
@@ -196,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--input-noise",
         type=float,
-        default=NOISE,
+        default=JITTER,
         help="std of the Gaussian jitter added to every training batch (0: no augmentation)",
     )
     parser.add_argument(

@@ -1,6 +1,6 @@
 """inputs stage: copy into data/inputs/<method>/ the pipeline products that one method reads (the
-cluster stage's pseudo-labels, the features stage's ResNet-20), so its training depends on those
-only."""
+cluster stage's pseudo-labels, the features stage's ResNet-20) and the digests of the code its
+training runs, so its training depends on those only."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         pseudo_labels=args.pseudo_labels,
         feature_network=args.feature_network,
         out_dir=args.out,
+        repo_root=Path(__file__).resolve().parents[1],
     )
     print(f"{args.method} reads: {', '.join(reads) or 'the prepared images only'}")
 

@@ -116,13 +116,13 @@ def synthetic_train_data(synthetic_raw: RawDataset) -> TrainData:
 def cpu_run(
     seed: int = 0,
     checkpoint_path: Path | None = None,
-    eval_every: int = 5,
+    validations: int = 4,
     checkpoint_every: int = 5,
 ) -> RunContext:
     return RunContext(
         seed=seed,
         device=torch.device("cpu"),
-        eval_every=eval_every,
+        validations=validations,
         checkpoint_every=checkpoint_every,
         log_every=5,
         eval_batch_size=64,

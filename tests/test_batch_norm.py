@@ -66,7 +66,7 @@ def test_a_gan_classifier_is_kept_with_real_image_statistics(name, synthetic_tra
         },
     }[name]
     method = create_method(name, method_values(name, **tiny), synthetic_train_data.info)
-    method.fit(synthetic_train_data, cpu_run(eval_every=5))
+    method.fit(synthetic_train_data, cpu_run(validations=4))
     kept = method.classifier()
     recomputed = copy.deepcopy(kept)
     recompute_batch_norm_statistics(

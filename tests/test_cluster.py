@@ -96,7 +96,7 @@ def test_feature_extractor_learns_and_embeds(synthetic_train_data):
         config_from_params(FeaturesConfig, "features", iterations=60, batch_size=16),
         synthetic_train_data.info,
     )
-    extractor.fit(synthetic_train_data, cpu_run(eval_every=20))
+    extractor.fit(synthetic_train_data, cpu_run(validations=4))
     embedded = extractor.embed(synthetic_train_data.val_x)
     assert embedded.shape == (len(synthetic_train_data.val_x), 64)
     assert np.all(extractor.feature_weights() > 0)

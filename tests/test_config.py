@@ -138,7 +138,7 @@ def test_every_number_in_every_config_has_a_range():
     "section_name, key, value, message",
     [
         ("train", "seeds", [], "train.seeds: empty; give at least one value"),
-        ("train", "eval_every", 0, "train.eval_every: 0 is out of range; allowed: >= 1"),
+        ("train", "validations", 0, "train.validations: 0 is out of range; allowed: >= 1"),
         ("train", "checkpoint_every", 0, "train.checkpoint_every: 0 is out of range"),
         ("train", "log_every", -1, "train.log_every: -1 is out of range; allowed: >= 1"),
         (
@@ -146,7 +146,7 @@ def test_every_number_in_every_config_has_a_range():
             "selection_metric",
             "acuracy",
             "train.selection_metric: 'acuracy' is not known;"
-            " allowed: accuracy, balanced_accuracy, auc",
+            " allowed: auc_then_log_loss, accuracy, balanced_accuracy, auc, log_loss",
         ),
         ("train", "device", "gpu", "train.device: 'gpu' is not known; allowed: auto, cpu, cuda"),
         ("train", "autocast", "fp16", "train.autocast: 'fp16' is not known; allowed: none, bf16"),

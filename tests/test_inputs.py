@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import params_section
+from conftest import REPO_ROOT, params_section
 from medssl.core.errors import DataError
 from medssl.core.io import read_json, torch_save
 from medssl.data.prepared import write_pseudo_labels
 from medssl.methods.registry import ResolvedMethod, resolve_method
 from medssl.models.resnet20 import ResNet20
+from medssl.pipeline.code_manifest import CODE_FILE, code_manifest
 from medssl.pipeline.inputs import READS_FILE, collect_inputs
 from medssl.pipeline.train import with_pipeline_inputs
 
@@ -38,11 +41,15 @@ def test_a_method_gets_a_copy_of_what_it_reads_only(
     pseudo_labels, feature_network = products
     assert (
         collect_inputs(
-            method, pseudo_labels=pseudo_labels, feature_network=feature_network, out_dir=out
+            method,
+            pseudo_labels=pseudo_labels,
+            feature_network=feature_network,
+            out_dir=out,
+            repo_root=REPO_ROOT,
         )
         == reads
     )
-    assert sorted(path.name for path in out.iterdir()) == sorted([READS_FILE, *reads])
+    assert sorted(path.name for path in out.iterdir()) == sorted([READS_FILE, CODE_FILE, *reads])
     assert read_json(out / READS_FILE) == {"method": method, "reads": reads}
     for name in reads:
         source = {"pseudo_labels.npz": products[0], "feature_network.pt": products[1]}[name]
@@ -61,6 +68,7 @@ def test_training_reads_the_copies(synthetic_train_data, products, tmp_path: Pat
             pseudo_labels=products[0],
             feature_network=products[1],
             out_dir=tmp_path / method,
+            repo_root=REPO_ROOT,
         )
     plabgan = with_pipeline_inputs(
         _method("plabgan"), bare, inputs_dir=tmp_path / "plabgan", device=torch.device("cpu")
@@ -85,6 +93,7 @@ def test_a_missing_product_names_the_stage_that_makes_it(synthetic_train_data, t
             pseudo_labels=tmp_path / "none.npz",
             feature_network=tmp_path / "none.pt",
             out_dir=tmp_path / "out",
+            repo_root=REPO_ROOT,
         )
     with pytest.raises(DataError, match=r"run the inputs@ucgan stage first"):
         with_pipeline_inputs(
@@ -93,3 +102,42 @@ def test_a_missing_product_names_the_stage_that_makes_it(synthetic_train_data, t
             inputs_dir=tmp_path / "empty",
             device=torch.device("cpu"),
         )
+
+
+def test_each_method_depends_on_the_shared_code_it_runs_and_no_other():
+    shared = "src/medssl/methods/shared/"
+    runs = {
+        method: {path for path in code_manifest(method, REPO_ROOT) if path.startswith(shared)}
+        for method in ("pca_svm", "ssldec", "plabgan", "fixmatch")
+    }
+    assert runs["pca_svm"] == runs["ssldec"] == set()  # neither runs any shared module
+    assert runs["plabgan"] and runs["plabgan"] != runs["fixmatch"]
+    assert "src/medssl/methods/plabgan/method.py" in code_manifest("plabgan", REPO_ROOT)
+    assert not any("methods/ssgan/" in path for path in code_manifest("fixmatch", REPO_ROOT))
+
+
+def test_the_manifest_covers_every_medssl_module_a_training_process_loads(tmp_path: Path):
+    """An independent check of the import reading: what ``python stages/train.py`` loads for a
+    method (``sys.modules`` after the registry has imported it) lies inside its manifest."""
+    listing = tmp_path / "loaded.txt"
+    script = (
+        "import pathlib, runpy, sys; sys.argv = ['train.py', '--help']\n"
+        "from medssl.methods.registry import method_class; method_class('plabgan')\n"
+        "try:\n    runpy.run_path('stages/train.py', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"pathlib.Path({str(listing)!r}).write_text('\\n'.join(m.__file__ for n, m in"
+        " list(sys.modules.items()) if n.startswith('medssl') and getattr(m, '__file__', None)))\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = listing.read_text().split()
+    manifest = code_manifest("plabgan", REPO_ROOT)
+    outside = [
+        path
+        for path in (
+            Path(line).resolve().relative_to(REPO_ROOT.resolve()).as_posix() for line in loaded
+        )
+        if path not in manifest
+    ]
+    assert loaded and not outside, outside

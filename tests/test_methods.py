@@ -12,48 +12,7 @@ import torch
 from conftest import cpu_run, method_values, synthetic_config, train_data_from
 from medssl.data.sources import acquire, load_raw
 from medssl.methods.registry import available_methods, create_method
-
-# The smallest settings that exercise every code path of each method, laid over its params.yaml
-# section.
-TINY = {
-    "supervised_cnn": {"iterations": 10, "batch_size": 8},
-    "resnet": {"iterations": 3, "batch_size": 4},
-    "pca_svm": {"n_components": 5, "c_grid": [1.0, 10.0]},
-    "ssgan": {"iterations": 6, "batch_size": 8},
-    "plabgan": {"iterations": 6, "batch_size": 8, "pseudo_label_threshold": 0.7},
-    "cgan_aug": {
-        "gan_iterations": 4,
-        "classifier_iterations": 4,
-        "batch_size": 8,
-        "generated_per_class": 5,
-    },
-    "ucgan": {"iterations": 6, "batch_size": 4},
-    "fixmatch": {"iterations": 6, "batch_size": 4, "unlabelled_ratio": 2, "threshold": 0.5},
-    "mean_teacher": {"iterations": 6, "batch_size": 4, "unlabelled_ratio": 2},
-    "anogan": {
-        "iterations": 4,
-        "batch_size": 8,
-        "score_steps": 3,
-        "validation_images_per_class": 5,
-    },
-    "patch_ssgan": {"iterations": 4, "batch_size": 8, "width": 0.1},
-    "patch_convnet": {
-        "iterations": 4,
-        "batch_size": 8,
-        "width": 0.1,
-        "class_weighting": "balanced",
-    },
-    "patch_resnet34": {"iterations": 2, "batch_size": 4},
-    "mcgan": {"iterations": 4, "batch_size": 8, "score_steps": 3, "validation_images_per_class": 5},
-    "ssldec": {
-        "pretrain_epochs": 2,
-        "max_rounds": 2,
-        "batch_size": 16,
-        "width": 0.125,
-        "max_relabel_epochs": 2,
-    },
-}
-
+from medssl.pipeline.fingerprint import TINY
 
 # Methods whose networks need larger images than the shared 16 px synthetic set (conv-large: 32 px
 # patches).
@@ -147,7 +106,7 @@ def test_same_seed_gives_the_same_model_on_cpu(name: str, method_data):
 def test_methods_learn_the_synthetic_task(name: str, values: dict, synthetic_raw):
     data = train_data_from(synthetic_raw, labels_per_class=10)
     method = create_method(name, method_values(name, **values), data.info)
-    method.fit(data, cpu_run(eval_every=50))
+    method.fit(data, cpu_run(validations=4))
     accuracy = np.mean(method.predict_proba(data.val_x).argmax(axis=1) == data.val_y)
     assert accuracy >= 0.8, f"{name} reached {accuracy:.2f} on a task a working classifier solves"
 

@@ -6,10 +6,12 @@ import pytest
 from medssl.core.io import write_json
 from medssl.core.metrics import (
     classification_metrics,
+    evenly_spaced_steps,
     frechet_distance,
     mean_and_std,
     one_vs_rest_tpr,
-    selection_score,
+    selection_key,
+    validation_metrics,
 )
 from medssl.pipeline.evaluate import undefined_metrics
 
@@ -39,9 +41,44 @@ def test_multiclass_balanced_accuracy_and_macro_auc():
     assert metrics["auc"] == pytest.approx((5 / 6 + 7 / 8 + 1) / 3)
 
 
-def test_selection_score_rejects_unknown_metric():
-    with pytest.raises(ValueError, match="unknown selection metric"):
-        selection_score("f1", np.array([0, 1]), np.eye(2))
+def test_selection_key_rejects_an_unknown_rule():
+    with pytest.raises(ValueError, match="unknown selection rule 'f1'"):
+        selection_key("f1", validation_metrics(np.array([0, 1]), np.eye(2)))
+
+
+def test_the_default_rule_breaks_an_auc_tie_by_log_loss():
+    labels = np.array([0, 0, 1, 1])
+    confident = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    hesitant = np.array([[0.6, 0.4], [0.55, 0.45], [0.45, 0.55], [0.4, 0.6]])
+    ranked_wrong = np.array([[0.9, 0.1], [0.05, 0.95], [0.2, 0.8], [0.1, 0.9]])  # AUC 0.5
+    scores = {
+        name: validation_metrics(labels, probabilities)
+        for name, probabilities in [
+            ("confident", confident),
+            ("hesitant", hesitant),
+            ("ranked_wrong", ranked_wrong),
+        ]
+    }
+    assert scores["confident"]["val_auc"] == scores["hesitant"]["val_auc"] == 1.0
+    keys = {name: selection_key("auc_then_log_loss", value) for name, value in scores.items()}
+    assert keys["confident"] > keys["hesitant"] > keys["ranked_wrong"]
+    # Accuracy alone cannot tell the first two apart.
+    assert selection_key("accuracy", scores["confident"]) == selection_key(
+        "accuracy", scores["hesitant"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "count", "expected"),
+    [
+        (0, 3000, 20, list(range(150, 3001, 150))),
+        (2000, 4000, 4, [2500, 3000, 3500, 4000]),
+        (0, 3, 20, [1, 2, 3]),  # never more points than steps
+        (0, 10, 3, [3, 7, 10]),
+    ],
+)
+def test_validation_points_are_evenly_spaced_and_end_at_the_last_step(first, last, count, expected):
+    assert evenly_spaced_steps(first=first, last=last, count=count) == expected
 
 
 def test_roc_curve_of_a_perfect_classifier_is_a_step():

@@ -144,7 +144,7 @@ def test_real_idrid_through_the_mirror_to_image_level_metrics(data_mirror: str, 
     method = create_method(
         "patch_ssgan", method_values("patch_ssgan", iterations=3, batch_size=16, width=0.1), info
     )
-    method.fit(data, cpu_run(eval_every=3))
+    method.fit(data, cpu_run(validations=4))
     metrics = patch_image_evaluation(
         method.predict_proba(split.split.test.images),
         method.predict_proba(split.split.val.images),

@@ -49,6 +49,10 @@ def _run(command: list[str], cwd: Path, environment: dict[str, str], timeout: fl
     return completed.stdout
 
 
+def detail_of(repo: Path, method: str) -> dict:
+    return json.loads((repo / "metrics" / "detail" / f"{method}.json").read_text())
+
+
 def _copy_repository(destination: Path) -> None:
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
@@ -67,7 +71,7 @@ def _copy_repository(destination: Path) -> None:
 def _tiny_params(path: Path, enabled: list[str], labels_per_class: int) -> None:
     params = yaml.safe_load(path.read_text())
     params["split"]["labels_per_class"] = labels_per_class
-    params["train"].update(seeds=[0, 1], eval_every=10, checkpoint_every=20, log_every=5)
+    params["train"].update(seeds=[0, 1], validations=4, checkpoint_every=20, log_every=5)
     params["methods"]["enabled"] = enabled
     params["methods"]["supervised_cnn"].update(iterations=20)
     params["methods"]["resnet"].update(iterations=2, batch_size=4)
@@ -149,9 +153,10 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
     )
     for method in every_method:
         headline = json.loads((repo / "metrics" / "methods" / f"{method}.json").read_text())
-        keys = ("std", "bacc", "bacc_std", "auc", "auc_std", "n")
+        keys = ("std", "auc", "auc_std", "acc", "acc_std", "n")
         assert set(headline) == {method} | {f"{method}/{key}" for key in keys}
         assert headline[f"{method}/n"] == 2
+        assert headline[method] == detail_of(repo, method)["test"]["balanced_accuracy"]["mean"]
         detail = json.loads((repo / "metrics" / "detail" / f"{method}.json").read_text())
         assert detail["dataset"] == "pneumoniamnist" and detail["labels_per_class"] == 4
         assert detail["seeds"] == [0, 1] and 0.0 <= detail["test"]["auc"]["mean"] <= 1.0

@@ -44,7 +44,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
         hidden_dir=root / "hidden",
     )
     train = config_from_params(
-        TrainConfig, "train", seeds=[0, 1], eval_every=10, checkpoint_dir=str(root / "checkpoints")
+        TrainConfig, "train", seeds=[0, 1], validations=4, checkpoint_dir=str(root / "checkpoints")
     )
     (root / "inputs").mkdir()
     train_method(

@@ -198,7 +198,7 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
     headline byte for byte, and the same figures from the same points (their data, not their PNG
     bytes, which a matplotlib release may change)."""
     ledger = read_ledger(REPO_ROOT / "results" / "ledger.csv")
-    provenance = git_provenance(ledger, repo=REPO_ROOT, dvc_yaml=REPO_ROOT / "dvc.yaml")
+    provenance = git_provenance(ledger, repo=REPO_ROOT)
     reference = reference_params(REPO_ROOT / "params.yaml")
     figures = tmp_path / "figures" / "results"
     methods = headline_methods(
@@ -272,6 +272,7 @@ def _run(method: str, draw: int, seed: int, accuracy: float, **fields) -> Ledger
         train_seconds=None,
         extras="{}",
         params="{}",
+        loop=json.dumps(loop_settings(PARAMS), sort_keys=True),  # today's selection rule
     )
     return LedgerRow(**{**values, **fields})
 
@@ -428,7 +429,7 @@ def test_a_run_records_the_loop_settings_that_change_its_numbers():
     (row,) = _rows("a" * 40, "x", "2026-12-01T10:00:00", [0.5], params)
     assert json.loads(row.loop) == {
         "autocast": "bf16",
-        "eval_every": PARAMS["train"]["eval_every"],
+        "validations": PARAMS["train"]["validations"],
         "selection_metric": PARAMS["train"]["selection_metric"],
     }  # not the thread count: it changes the last digits only
 
@@ -441,14 +442,27 @@ def test_a_run_under_other_loop_settings_is_a_variant_not_pooled_with_the_defaul
     bf16 = json.dumps({**default_loop, "autocast": "bf16"})
     rows = [
         _run("ssgan", 0, 0, 0.8, loop=json.dumps(default_loop)),
-        _run("ssgan", 1, 0, 0.6),  # recorded before the ledger kept loop settings: the default
+        _run("ssgan", 1, 0, 0.6, loop=json.dumps(default_loop)),
         _run("ssgan", 0, 0, 0.2, loop=bf16, setup_hash="t"),
+        # recorded before the ledger kept loop settings: the earlier selection rule, labelled as
+        # the default method but never pooled with today's runs
+        _run("ssgan", 2, 0, 0.4, loop="{}"),
+        # a choice one can still make today: a variant
+        _run("ssgan", 3, 0, 0.4, loop=json.dumps({**default_loop, "selection_metric": "auc"})),
     ]
     labels = [row_label(row, reference) for row in rows]
-    assert labels == ["ssgan", "ssgan", "ssgan [train.autocast=bf16]"]
+    assert labels == [
+        "ssgan",
+        "ssgan",
+        "ssgan [train.autocast=bf16]",
+        "ssgan",
+        "ssgan [train.selection_metric=auc]",
+    ]
     page = _page(rows, reference, EVERYTHING_CURRENT, tmp_path, {})
     assert "| ssgan | 70.0 ± 14.1 (d=2, n=2) |" in page
     assert "| ssgan [train.autocast=bf16] | 20.0 ± 0.0 (d=1, n=1) |" in page
+    earlier_only = _page(rows[3:4], reference, EVERYTHING_CURRENT, tmp_path, {})
+    assert "| ssgan | 40.0 ± 0.0 (d=1, n=1)†‡ |" in earlier_only
 
 
 def test_a_seed_rerun_under_other_thread_counts_counts_once_the_newest():
@@ -542,3 +556,23 @@ def test_two_draws_with_equal_differences_make_no_claim():
         "accuracy",
     )
     assert third.claim(third.p) == "ahead"
+
+
+def test_a_headline_cell_never_pools_the_earlier_selection_rule_with_todays():
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    rows = [
+        _run("ssgan", 0, 0, 0.80),
+        _run("ssgan", 1, 0, 0.60, loop="{}"),  # the earlier rule: left out beside today's
+        _run("plabgan", 0, 0, 0.70, loop="{}"),
+    ]
+    headline = headline_markdown(
+        rows,
+        reference=reference,
+        provenance=EVERYTHING_CURRENT,
+        methods=["ssgan", "plabgan", "supervised_cnn"],
+        headline=SETTINGS.headline,
+    )
+    balanced = headline.split("Test macro AUC")[0]
+    assert "| ssgan | 80.0 ± 0.0 (d=1) | – |" in balanced
+    assert "| plabgan | 70.0 ± 0.0 (d=1)†‡ | – |" in balanced
+    assert "| supervised_cnn | – | – |" in balanced

@@ -49,5 +49,5 @@ def test_settings_that_change_no_weight_keep_the_fingerprint(synthetic_train_dat
     other = dataclasses.replace(default, checkpoint_every=7, log_every=3)
     assert _fingerprint(synthetic_train_data, other) == _fingerprint(synthetic_train_data, default)
     assert _fingerprint(
-        synthetic_train_data, dataclasses.replace(default, eval_every=50)
+        synthetic_train_data, dataclasses.replace(default, validations=4)
     ) != _fingerprint(synthetic_train_data, default)

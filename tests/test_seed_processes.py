@@ -42,7 +42,7 @@ def _train(prepared: Path, root: Path, seed_processes: int) -> Path:
         seeds=[0, 1],
         num_threads=1,
         seed_processes=seed_processes,
-        eval_every=3,
+        validations=4,
         checkpoint_dir=str(root / "checkpoints"),
     )
     (root / "inputs").mkdir(parents=True)

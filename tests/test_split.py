@@ -121,7 +121,7 @@ def test_training_never_opens_the_hidden_labels(
         TrainConfig,
         "train",
         seeds=[0],
-        eval_every=5,
+        validations=4,
         checkpoint_every=100,
         log_every=5,
         checkpoint_dir=str(tmp_path / "ckpt"),

@@ -13,7 +13,7 @@ import torch
 
 from conftest import REPO_ROOT, cpu_run, method_values
 from medssl.methods.registry import create_method
-from medssl.methods.ssldec.algorithm import SSLDECTrainer
+from medssl.methods.ssldec.algorithm import SSLDECConfig, SSLDECTrainer
 
 TINY = {
     "pretrain_epochs": 3,
@@ -22,6 +22,7 @@ TINY = {
     "width": 0.125,
     "max_relabel_epochs": 2,
     "assignment_change_tol": 0.0,
+    "assignment_change_interval": 1,
 }
 
 
@@ -115,3 +116,33 @@ def test_the_two_moons_benchmark_offers_every_numeric_setting_as_a_flag():
     ).stdout  # fmt: skip
     for flag in ("--max-rounds", "--assignment-change-tol", "--pretrain-epochs", "--batch-size"):
         assert flag in shown
+
+
+def _trainer_at(steps: list[int], interval: int) -> SSLDECTrainer:
+    config = SSLDECConfig(
+        pretrain_epochs=1,
+        batch_size=4,
+        pretrain_learning_rate=(1e-3, 1e-3),
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        label_accuracy_threshold=1.0,
+        max_relabel_epochs=1,
+        max_rounds=100,
+        assignment_change_tol=0.01,
+        assignment_change_interval=interval,
+    )
+    return SSLDECTrainer(torch.nn.Linear(2, 2), 2, config, seed=0)
+
+
+def test_the_end_condition_compares_with_the_assignment_an_interval_of_steps_back():
+    trainer = _trainer_at([], interval=10)
+    first, second = np.zeros(100, dtype=np.int64), np.zeros(100, dtype=np.int64)
+    second[:5] = 1  # 5 % changed
+    changes = []
+    for steps, labels in [(4, first), (8, first), (12, second), (16, second), (22, second)]:
+        trainer.steps = steps
+        changes.append(trainer._changed_since_interval(labels))
+    # Steps 4, 8 and 12 have no assignment 10 steps back (none at step <= 2);
+    # 16 compares with step 4 (first): 5 %; 22 compares with step 12 (second): 0 %.
+    assert changes == [1.0, 1.0, 1.0, 0.05, 0.0]
+    assert [steps for steps, _ in trainer.assignments] == [12, 16, 22]

@@ -108,7 +108,7 @@ def main(argv: list[str]) -> None:
     run = RunContext(
         seed=0,
         device=torch.device("cpu"),
-        eval_every=5,
+        validations=4,
         checkpoint_every=1000,
         log_every=5,
         eval_batch_size=64,

@@ -6,7 +6,13 @@ import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    confusion_matrix,
+    log_loss,
+    roc_auc_score,
+    roc_curve,
+)
 
 from medssl.core.config import EVERY_IMAGE_LABELLED
 
@@ -17,8 +23,18 @@ METRIC_LABELS = {
     "balanced_accuracy": "balanced accuracy",
     "auc": "macro AUC",
 }
-# Checkpoints can be chosen on any of them.
-SELECTION_METRICS = HEADLINE_METRICS
+# What a validation point records, and the rules that choose a checkpoint from them: each rule is
+# the metrics it compares, in order (later ones break ties), with the sign that makes higher better.
+VALIDATION_METRICS = (*HEADLINE_METRICS, "log_loss")
+SELECTION_RULES: dict[str, tuple[tuple[str, float], ...]] = {
+    # The default (docs/pipeline.md, "Choosing a checkpoint"): AUC moves in steps of 1/(n_0 n_1)
+    # and is blind to the class prior; the log-loss, continuous, breaks its ties (e.g. at 1.0).
+    "auc_then_log_loss": (("auc", 1.0), ("log_loss", -1.0)),
+    "accuracy": (("accuracy", 1.0),),
+    "balanced_accuracy": (("balanced_accuracy", 1.0),),
+    "auc": (("auc", 1.0),),
+    "log_loss": (("log_loss", -1.0),),
+}
 # Mean ROC curves are averaged on this false-positive-rate grid (vertical averaging, Fawcett 2006).
 FPR_GRID = np.linspace(0.0, 1.0, 101)
 
@@ -64,17 +80,40 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     }
 
 
-def selection_score(metric: str, labels: np.ndarray, probabilities: np.ndarray) -> float:
-    """The validation score used to pick the best checkpoint (higher is better)."""
-    if metric == "accuracy":
-        return float(np.mean(probabilities.argmax(axis=1) == labels))
-    if metric == "balanced_accuracy":
-        return float(balanced_accuracy_score(labels, probabilities.argmax(axis=1)))
-    if metric == "auc":
-        return macro_auc(labels, probabilities)
-    raise ValueError(
-        f"unknown selection metric '{metric}'; use one of {', '.join(SELECTION_METRICS)}"
-    )
+def validation_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Every metric a validation point records, keyed ``val_<metric>``."""
+    predictions = probabilities.argmax(axis=1)
+    num_classes = probabilities.shape[1]
+    return {
+        "val_accuracy": float(np.mean(predictions == labels)),
+        "val_balanced_accuracy": float(balanced_accuracy_score(labels, predictions)),
+        "val_auc": macro_auc(labels, probabilities),
+        # renormalised: float32 softmax rows sum to 1 only to ~1e-7, which sklearn warns about
+        "val_log_loss": float(
+            log_loss(
+                labels,
+                probabilities / probabilities.sum(axis=1, keepdims=True),
+                labels=np.arange(num_classes),
+            )
+        ),
+    }
+
+
+def selection_key(rule: str, metrics: Mapping[str, float]) -> tuple[float, ...]:
+    """What rule ``rule`` compares between two validation points (``validation_metrics``):
+    lexicographically, higher is better."""
+    if rule not in SELECTION_RULES:
+        raise ValueError(
+            f"unknown selection rule '{rule}'; use one of {', '.join(SELECTION_RULES)}"
+        )
+    return tuple(sign * metrics[f"val_{name}"] for name, sign in SELECTION_RULES[rule])
+
+
+def evenly_spaced_steps(*, first: int, last: int, count: int) -> list[int]:
+    """``count`` steps evenly spaced over (first, last], the last one included: where a step loop
+    validates, so that every method chooses from the same number of checkpoints."""
+    count = max(1, min(count, last - first))
+    return sorted({first + round((last - first) * k / count) for k in range(1, count + 1)})
 
 
 def one_vs_rest_tpr(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ class RunContext:
 
     seed: int
     device: torch.device
-    eval_every: int
+    validations: int  # evenly spaced validation points to choose the kept weights from
     checkpoint_every: int
     log_every: int
     eval_batch_size: int

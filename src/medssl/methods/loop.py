@@ -30,11 +30,11 @@ from medssl.core.distributed import (
     mean_over_ranks,
 )
 from medssl.core.io import torch_load, torch_save
-from medssl.core.metrics import selection_score
+from medssl.core.metrics import evenly_spaced_steps, selection_key, validation_metrics
 from medssl.data.prepared import TrainData
 from medssl.methods.base import ConfigT, HistoryRow, Method, RunContext
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the best validation point is a key (tuple), not a score
 # Real training images whose batch-norm statistics replace the evaluated network's (the labelled
 # ones, then a seeded sample of the pool): 2048 pin the statistics to about 2 % of their spread.
 BATCH_NORM_IMAGES = 2048
@@ -122,8 +122,8 @@ class TorchMethod(Method[ConfigT]):
     """Base of every PyTorch method. The config must have ``iterations`` and ``batch_size``."""
 
     classifier_name = "classifier"
-    # False for methods whose prediction is too costly to run every eval_every steps (a z search per
-    # image): no validation during training, the final weights are the model.
+    # False for methods whose prediction is too costly to validate during training (a z search per
+    # image): the final weights are the model.
     validates_during_training = True
     # True for a classifier trained on batches that mix generated and real images (a GAN's
     # discriminator, a classifier on generated data): its batch-norm running statistics are partly
@@ -191,6 +191,11 @@ class TorchMethod(Method[ConfigT]):
     def selected_network_names(self) -> tuple[str, ...]:
         """Networks whose weights are restored to the best validation step at the end."""
         return (self.classifier_name,)
+
+    def classifier_start_step(self) -> int:
+        """Steps before the classifier starts training (a first phase that trains only a GAN):
+        validation points are spread over the steps after it."""
+        return 0
 
     def classifier(self) -> nn.Module:
         return self.networks[self.classifier_name]
@@ -307,7 +312,8 @@ class TrainingLoop:
         self.data = data
         self.context = run
         self.history: list[HistoryRow] = []
-        self.best_score = -np.inf
+        self.best_key: tuple[float, ...] | None = None
+        self.validation_steps: frozenset[int] = frozenset()
         self.best_state: dict[str, dict[str, torch.Tensor]] | None = None
         self.loss_sums: dict[str, torch.Tensor | float] = {}
         self.steps_since_log = 0
@@ -317,6 +323,13 @@ class TrainingLoop:
 
     def run(self, iterations: int) -> list[HistoryRow]:
         start = self._resume()
+        self.validation_steps = frozenset(
+            evenly_spaced_steps(
+                first=self.method.classifier_start_step(),
+                last=iterations,
+                count=self.context.validations,
+            )
+        )
         bar = tqdm(
             range(start, iterations),
             initial=start,
@@ -336,9 +349,7 @@ class TrainingLoop:
             row: HistoryRow = {}
             if done % self.context.log_every == 0 or done == iterations:
                 row.update(self._flush_losses())
-            if self.method.validates_during_training and (
-                done % self.context.eval_every == 0 or done == iterations
-            ):
+            if self.method.validates_during_training and done in self.validation_steps:
                 row.update(self._validate())
             if row:
                 self.history.append({"step": float(done), **row})
@@ -375,14 +386,15 @@ class TrainingLoop:
                 self.method.classifier(), self.batch_norm_images, self.context.eval_batch_size
             )
         probabilities = self.method.predict_proba(self.data.val_x, self.context.eval_batch_size)
-        score = selection_score(self.context.selection_metric, self.data.val_y, probabilities)
-        if score > self.best_score:  # strict: ties keep the earlier step
-            self.best_score = score
+        metrics = validation_metrics(self.data.val_y, probabilities)
+        key = selection_key(self.context.selection_metric, metrics)
+        if self.best_key is None or key > self.best_key:  # strict: ties keep the earlier step
+            self.best_key = key
             self.best_state = {
                 name: copy.deepcopy(self.method.networks[name].state_dict())
                 for name in self.method.selected_network_names()
             }
-        return {f"val_{self.context.selection_metric}": score}
+        return metrics
 
     def _restore_best(self) -> None:
         if self.best_state is not None:
@@ -405,7 +417,7 @@ class TrainingLoop:
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "history": json.dumps(self.history),
-                "best_score": float(self.best_score),
+                "best_key": None if self.best_key is None else list(self.best_key),
                 "best_state": self.best_state,
                 "loss_sums": {
                     name: torch.as_tensor(total) for name, total in self.loss_sums.items()
@@ -432,7 +444,7 @@ class TrainingLoop:
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         self.history = json.loads(state["history"])
-        self.best_score = state["best_score"]
+        self.best_key = None if state["best_key"] is None else tuple(state["best_key"])
         self.best_state = state["best_state"]
         self.loss_sums = dict(state["loss_sums"])
         self.steps_since_log = int(state["steps_since_log"])

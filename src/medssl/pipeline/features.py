@@ -43,7 +43,7 @@ from medssl.core.config import NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.device import configure_backends, configure_threads, pick_device
 from medssl.core.errors import ConfigError
 from medssl.core.io import ensure_writable, torch_load, torch_save, write_json, write_npz
-from medssl.core.metrics import budget_text
+from medssl.core.metrics import budget_text, selection_key
 from medssl.data.prepared import load_train_data
 from medssl.methods.loop import LabelledCrossEntropyMethod, images_to_float
 from medssl.models.resnet20 import FEATURE_DIMENSION, ResNet20
@@ -182,17 +182,21 @@ def train_feature_extractor(
         plots_dir / "curves.png",
         f"ResNet-20 features, {data.info.name}, {budget_text(data.info.labels_per_class)}",
     )
-    selection = f"val_{train_config.selection_metric}"
+    kept = max(
+        (row for row in history if "val_auc" in row),
+        key=lambda row: selection_key(train_config.selection_metric, row),
+    )
     manifest = {
         "config": dataclasses.asdict(config),
         "device": str(device),
         "train_seconds": seconds,
-        f"best_{selection}": max(row[selection] for row in history if selection in row),
+        "kept_step": int(kept["step"]),
+        "kept_validation": {key: value for key, value in kept.items() if key.startswith("val_")},
     }
     write_json(models_dir / MANIFEST_FILE, manifest)
     print(
-        f"features: ResNet-20 trained in {seconds:.1f} s, best {selection} "
-        f"{manifest[f'best_{selection}']:.3f}"
+        f"features: ResNet-20 trained in {seconds:.1f} s, kept step {manifest['kept_step']} "
+        f"(validation AUC {kept['val_auc']:.3f}, log-loss {kept['val_log_loss']:.3f})"
     )
     return manifest
 

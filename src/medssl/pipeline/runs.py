@@ -23,7 +23,7 @@ from medssl.core.config import Matches, NonEmpty, NonNegativeInt, OneOf, Positiv
 from medssl.core.device import AUTOCAST_MODES
 from medssl.core.distributed import SINGLE_PROCESS, Ranks
 from medssl.core.io import write_csv
-from medssl.core.metrics import SELECTION_METRICS
+from medssl.core.metrics import SELECTION_RULES
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
 
@@ -42,11 +42,12 @@ class TrainConfig:
     deterministic: bool
     # "bf16": bfloat16 autocast of forward passes (losses stay fp32); "none": fp32
     autocast: Annotated[str, OneOf(*AUTOCAST_MODES)]
-    eval_every: PositiveInt
+    # model selection: validation at this many evenly spaced steps once the classifier trains
+    validations: PositiveInt
     checkpoint_every: PositiveInt
     log_every: PositiveInt
     eval_batch_size: PositiveInt
-    selection_metric: Annotated[str, OneOf(*SELECTION_METRICS)]
+    selection_metric: Annotated[str, OneOf(*SELECTION_RULES)]
     checkpoint_dir: str
 
 
@@ -71,7 +72,7 @@ def run_context(
     return RunContext(
         seed=seed,
         device=device,
-        eval_every=train_config.eval_every,
+        validations=train_config.validations,
         checkpoint_every=train_config.checkpoint_every,
         log_every=train_config.log_every,
         eval_batch_size=train_config.eval_batch_size,
@@ -104,7 +105,7 @@ def run_fingerprint(
         "seed": seed,
         "torch": torch.__version__,
         "selection": train_config.selection_metric,
-        "eval_every": train_config.eval_every,
+        "validations": train_config.validations,
         "eval_batch_size": train_config.eval_batch_size,
         "autocast": train_config.autocast,
         "channels_last": train_config.channels_last,

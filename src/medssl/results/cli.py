@@ -3,6 +3,7 @@
 medssl-results append                    # finished experiments of `dvc exp show --json`
 medssl-results append --exp-show old.json   # or saved exports (older ones too)
 medssl-results render                    # docs/results.md and its figures, from the ledger
+medssl-results fingerprint               # results/fingerprints.json, after a change of numbers
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from medssl.core.cli import run_stage
 from medssl.core.config import load_params
 from medssl.core.errors import MedsslError
-from medssl.core.io import write_text
+from medssl.core.io import read_json, write_json, write_text
 from medssl.results.headline import headline_markdown, headline_methods, with_headline
 from medssl.results.ingest import rows_from_exp_show
 from medssl.results.labels import reference_params
@@ -65,7 +66,7 @@ def render(args: argparse.Namespace) -> None:
     )
     inputs = PageInputs(
         reference=reference_params(args.params),
-        provenance=git_provenance(ledger, repo=Path.cwd(), dvc_yaml=args.dvc_yaml),
+        provenance=git_provenance(ledger, repo=Path.cwd()),
         settings=settings,
         papers=load_patch_paper_scores(args.papers),
         headline_methods=tuple(methods),
@@ -80,6 +81,23 @@ def render(args: argparse.Namespace) -> None:
     )
     write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
     print(f"{args.page}, its figures and {args.readme}'s headline: from {len(ledger)} runs")
+
+
+def fingerprint(args: argparse.Namespace) -> None:
+    """Recompute every link's fingerprint with the settings the committed file records."""
+    from medssl.pipeline.fingerprint import changed_links, compute_fingerprints
+
+    recorded = read_json(args.out) if args.out.is_file() else None
+    computed = compute_fingerprints(load_params(args.params), recorded)
+    changed = changed_links(recorded or {}, computed)
+    write_json(args.out, computed)
+    if recorded is None:
+        summary = "written; runs from commits before it are judged by the earlier rule"
+    elif changed:
+        summary = f"numbers changed for {', '.join(changed)}; their earlier runs are now stale"
+    else:
+        summary = "no link computes other numbers"
+    print(f"{args.out}: {summary}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,7 +116,6 @@ def main(argv: list[str] | None = None) -> None:
     add.set_defaults(run=append)
     page = commands.add_parser("render", help="write the results page from the ledger")
     page.add_argument("--params", type=Path, default=Path("params.yaml"))
-    page.add_argument("--dvc-yaml", type=Path, default=Path("dvc.yaml"))
     page.add_argument(
         "--papers", type=Path, default=Path("results/papers.yaml"), help="published scores"
     )
@@ -106,6 +123,12 @@ def main(argv: list[str] | None = None) -> None:
     page.add_argument("--figures", type=Path, default=Path("docs/figures/results"))
     page.add_argument("--readme", type=Path, default=Path("README.md"))
     page.set_defaults(run=render)
+    prints = commands.add_parser(
+        "fingerprint", help="recompute results/fingerprints.json (what marks runs stale)"
+    )
+    prints.add_argument("--params", type=Path, default=Path("params.yaml"))
+    prints.add_argument("--out", type=Path, default=Path("results/fingerprints.json"))
+    prints.set_defaults(run=fingerprint)
     args = parser.parse_args(argv)
     args.run(args)
 

@@ -167,6 +167,7 @@ def rows_from_detail(detail: Mapping[str, Any], origin: RunOrigin) -> list[Ledge
                 extras=json.dumps(extras, sort_keys=True),
                 params=json.dumps(method_params, sort_keys=True),
                 loop=json.dumps(loop_settings(origin.params), sort_keys=True),
+                val_class_counts="/".join(str(c) for c in detail.get("val_class_counts", [])),
             )
         )
     return rows

@@ -16,7 +16,12 @@ from typing import Any
 
 from medssl.core.config import load_params
 from medssl.core.metrics import budget_order
-from medssl.results.ledger import LedgerRow, loop_settings
+from medssl.results.ledger import (
+    EARLIER_SELECTION_KEYS,
+    UNRECORDED_LOOP,
+    LedgerRow,
+    loop_settings,
+)
 
 # params.yaml's method sections, each with the loop settings under LOOP_SECTION
 Reference = Mapping[str, Mapping[str, Any]]
@@ -49,8 +54,13 @@ def differences(row: LedgerRow, reference: Reference) -> list[tuple[str, Any]]:
 
 def run_settings(row: LedgerRow) -> dict[str, Any]:
     """The method's params, and under ``train`` the loop settings the row records."""
-    loop = json.loads(row.loop)
-    return {**json.loads(row.params), **({LOOP_SECTION: loop} if loop else {})}
+    loop = dict(json.loads(row.loop) or UNRECORDED_LOOP)
+    if row.earlier_selection:
+        # the protocol of its time, not a variant: labelled as the default method, marked by the
+        # tables instead (‡), and never pooled with today's runs (stats.pooled_runs)
+        for key in EARLIER_SELECTION_KEYS:
+            loop.pop(key)
+    return {**json.loads(row.params), LOOP_SECTION: loop}
 
 
 def flatten(section: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

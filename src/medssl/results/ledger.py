@@ -63,7 +63,10 @@ class LedgerRow:
     train_seconds: float | None
     extras: str  # JSON: {key: value} per seed, or {key: {mean, std}} over the experiment's seeds
     params: str  # JSON of the method's params section
-    loop: str = "{}"  # JSON of the experiment's LOOP_SETTINGS; {}: not recorded (taken as default)
+    loop: str = "{}"  # JSON of the experiment's LOOP_SETTINGS; {}: not recorded (UNRECORDED_LOOP)
+    # The validation images per class model selection really had ("21/50": a class ran short of
+    # val_labels_per_class); "": not recorded.
+    val_class_counts: str = ""
     superseded_by: str = ""
 
     @property
@@ -89,6 +92,14 @@ class LedgerRow:
     def test(self, metric: str) -> float:
         return getattr(self, f"test_{metric}")
 
+    @property
+    def earlier_selection(self) -> bool:
+        """Kept by the selection rule of its time, validation accuracy every 100 steps
+        (``UNRECORDED_LOOP``), which no longer exists: a run of the default method under an older
+        protocol, never pooled with today's, not a variant one may still choose."""
+        loop = json.loads(self.loop) or UNRECORDED_LOOP
+        return all(loop.get(key) == UNRECORDED_LOOP[key] for key in EARLIER_SELECTION_KEYS)
+
 
 COLUMNS = tuple(field.name for field in fields(LedgerRow))
 _NUMERIC = {
@@ -99,11 +110,15 @@ _NUMERIC = {
     "training_seed": int,
 }
 # Columns added since the first ledger, with the value an older row means.
-_ADDED_COLUMNS = {"val_labels_per_class": "0", "loop": "{}"}
+_ADDED_COLUMNS = {"val_labels_per_class": "0", "loop": "{}", "val_class_counts": ""}
 # The train settings that change a run's numbers beyond rounding (thread counts, processes and
 # memory layout change the last digits only): recorded with each row, so that the results page
 # tells a run under other settings from one under the defaults.
-LOOP_SETTINGS = ("autocast", "eval_every", "selection_metric")
+LOOP_SETTINGS = ("autocast", "eval_every", "validations", "selection_metric")
+# What a row that predates the ``loop`` column ran under: the loop settings of its time.
+UNRECORDED_LOOP = {"autocast": "none", "eval_every": 100, "selection_metric": "accuracy"}
+# The earlier selection rule: which checkpoint a run kept, by a setting that no longer exists.
+EARLIER_SELECTION_KEYS = ("eval_every", "selection_metric")
 
 
 def _digest(payload: Any) -> str:

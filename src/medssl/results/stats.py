@@ -41,17 +41,32 @@ class Cell:
     n: int  # runs
     draws: int  # distinct labelled draws (split seeds)
     older: bool  # some run predates the method's current code
+    earlier_selection: bool = False  # its runs kept checkpoints by the earlier selection rule
 
     def score(self) -> dict[str, float]:
         return {"mean": self.mean, "std": self.std}
 
 
 def pooled_runs(rows: Sequence[LedgerRow], provenance: Provenance) -> list[LedgerRow]:
-    """The runs a cell pools: those from the method's current code where there are any, else all;
-    of these, one per (draw, training seed), the newest. Two runs of one seed in one row differ in
-    no setting the row's label names (at most in thread counts, which change the last digits), so
-    pooling both would count that seed twice."""
-    current = [row for row in rows if provenance.is_current(row)] or list(rows)
+    """The runs a cell pools: those from the method's current code and today's selection rule
+    where there are any, else those of one earlier code version and rule, never a mixture: today's
+    rule first, then the version with the most labelled draws, then the newest. Of these, one per
+    (draw, training seed), the newest. Two runs of one seed in one row differ in no setting the
+    row's label names (at most in thread counts, which change the last digits), so pooling both
+    would count that seed twice."""
+    current = [row for row in rows if provenance.is_current(row) and not row.earlier_selection]
+    if not current and rows:
+        versions: dict[tuple[bool, str | None], list[LedgerRow]] = defaultdict(list)
+        for row in rows:
+            versions[(row.earlier_selection, provenance.version(row))].append(row)
+        current = max(
+            versions.values(),
+            key=lambda runs: (
+                not runs[0].earlier_selection,
+                len({r.split_seed for r in runs}),
+                newest_run(runs).recorded,
+            ),
+        )
     by_seed: dict[tuple[int, int], list[LedgerRow]] = defaultdict(list)
     for row in current:
         by_seed[(row.split_seed, row.training_seed)].append(row)
@@ -86,7 +101,8 @@ def pooled_cell(
         spread["std"],
         len(runs),
         len(draws),
-        not all(provenance.is_current(row) for row in runs),
+        not all(provenance.is_current(row) and not row.earlier_selection for row in runs),
+        any(row.earlier_selection for row in runs),
     )
 
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from medssl.core.metrics import format_score
 from medssl.results.stats import Cell, PairedDifference
 
-OLDER = "†"  # the cell's runs predate the method's current code
+OLDER = "†"  # rerunning the cell's runs today could change their numbers
+EARLIER_SELECTION = "‡"  # the cell's runs kept checkpoints by the earlier selection rule
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -21,11 +22,9 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list
 
 
 def cell_text(cell: Cell, metric: str) -> str:
-    """``81.2 ± 2.0 (d=3, n=9)``, with † when the runs predate the method's code."""
-    return (
-        f"{format_score(cell.score(), metric)} (d={cell.draws}, n={cell.n})"
-        f"{OLDER if cell.older else ''}"
-    )
+    """``81.2 ± 2.0 (d=3, n=9)``, with † when rerunning the runs could change their numbers and ‡
+    when they kept checkpoints by the earlier selection rule."""
+    return f"{format_score(cell.score(), metric)} (d={cell.draws}, n={cell.n}){_marks(cell)}"
 
 
 def difference_text(difference: PairedDifference, metric: str) -> str:
@@ -38,5 +37,9 @@ def difference_text(difference: PairedDifference, metric: str) -> str:
 
 
 def headline_cell_text(cell: Cell, metric: str) -> str:
-    """``81.2 ± 2.0 (d=3)`` in %, or ``0.812 ± 0.020 (d=3)`` for AUC; † when older."""
-    return f"{format_score(cell.score(), metric)} (d={cell.draws}){OLDER if cell.older else ''}"
+    """``81.2 ± 2.0 (d=3)`` in %, or ``0.812 ± 0.020 (d=3)`` for AUC; marked as ``cell_text``."""
+    return f"{format_score(cell.score(), metric)} (d={cell.draws}){_marks(cell)}"
+
+
+def _marks(cell: Cell) -> str:
+    return f"{OLDER if cell.older else ''}{EARLIER_SELECTION if cell.earlier_selection else ''}"

@@ -124,6 +124,9 @@ class CGANAugmentation(TorchMethod[CGANAugConfig]):
         labels = torch.randint(self.info.num_classes, (count * world,), device=self.device)
         return self.this_ranks_share(noise), self.this_ranks_share(labels)
 
+    def classifier_start_step(self) -> int:
+        return self.config.gan_iterations
+
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
         if step < self.config.gan_iterations:
             return self._gan_step()

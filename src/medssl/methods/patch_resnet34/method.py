@@ -2,8 +2,8 @@
 small-image stem, from scratch, trained on the labelled patches with the paper's Table 5 settings
 where they fit the step loop: Adam 1e-5 / beta1 0.9, batch 32, class-balanced cross-entropy, flips
 both ways, quarter turns and shifts (the paper rotates by any angle and shifts by up to 30 %; its
-early stopping and plateau schedule become model selection on the validation patches every
-``eval_every`` steps)."""
+early stopping and plateau schedule become model selection on the validation patches at
+``train.validations`` evenly spaced steps)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from sklearn.svm import SVC
 
 from medssl.core.config import NonEmpty, OneOf, PositiveFloat, PositiveInt
 from medssl.core.io import atomic_path
-from medssl.core.metrics import selection_score
+from medssl.core.metrics import selection_key, validation_metrics
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, Method, RunContext
 from medssl.methods.registry import register
@@ -62,15 +62,16 @@ class PcaSvm(Method[PcaSvmConfig]):
         self.scaler = StandardScaler().fit(self.pca.transform(_flatten(data.labelled_x)))
         labelled = self._embed(data.labelled_x)
         val = self._embed(data.val_x)
-        history, best_score = [], -np.inf
+        history, best_key = [], None
         for step, c in enumerate(self.config.c_grid, start=1):
             candidate = SVC(C=c, kernel=self.config.kernel, decision_function_shape="ovr").fit(
                 labelled, data.labelled_y
             )
-            score = selection_score(run.selection_metric, data.val_y, self._scores(candidate, val))
-            history.append({"step": float(step), "C": c, f"val_{run.selection_metric}": score})
-            if score > best_score:
-                best_score, self.svm = score, candidate
+            metrics = validation_metrics(data.val_y, self._scores(candidate, val))
+            history.append({"step": float(step), "C": c, **metrics})
+            key = selection_key(run.selection_metric, metrics)
+            if best_key is None or key > best_key:  # strict: ties keep the smaller C
+                best_key, self.svm = key, candidate
         return history
 
     def _embed(self, images: np.ndarray) -> np.ndarray:

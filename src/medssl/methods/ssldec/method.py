@@ -12,8 +12,8 @@ round, and a resumed run ends with the same weights. The paper needs no validati
 need large labeled validation sets") and takes the model at the end condition. Here every method
 follows one selection rule, so SSLDEC too keeps the model with the best validation score
 (``train.selection_metric`` on the labelled validation budget) among the end of pre-training and
-the end of every round, the same rule as the step loop's every ``eval_every`` steps; the earlier
-point wins a tie. With ``ensemble_size`` > 1 the
+the end of every round, the same rule as the step loop's validation points; the earlier point wins
+a tie. With ``ensemble_size`` > 1 the
 prediction is the mean of that many independently seeded models' cluster probabilities (the paper
 uses five).
 """
@@ -35,7 +35,7 @@ from medssl.core.config import Fraction, PositiveFloat, PositiveInt
 from medssl.core.device import place_network, seed_everything
 from medssl.core.errors import ConfigError
 from medssl.core.io import torch_load, torch_save
-from medssl.core.metrics import selection_score
+from medssl.core.metrics import selection_key, validation_metrics
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, Method, RunContext
 from medssl.methods.loop import images_to_float
@@ -44,7 +44,7 @@ from medssl.methods.ssldec.algorithm import SSLDECConfig, SSLDECTrainer, one_pix
 from medssl.methods.ssldec.network import SSLDECNetwork
 
 AUGMENTATIONS = ("translation", "none")
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3  # 3: the best validation point is a key (tuple)
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ class SSLDEC(Method[SSLDECMethodConfig]):
         self.members: list[SSLDECNetwork] = []
         self.val_embeddings: dict[str, np.ndarray] = {}
         self.val_labels: np.ndarray | None = None
-        # the current member's best validation score and its weights
-        self.best_score = -np.inf
+        # the current member's best validation point (selection_key) and its weights
+        self.best_key: tuple[float, ...] | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
 
     def build_network(self) -> SSLDECNetwork:
@@ -93,14 +93,14 @@ class SSLDEC(Method[SSLDECMethodConfig]):
         self.members, history = [], []
         for member in range(self.config.ensemble_size):
             trainer = self._trainer(run.seed, member)
-            self.best_score, self.best_state = -np.inf, None
+            self.best_key, self.best_state = None, None
             if checkpoint and member < len(checkpoint["finished_members"]):
                 trainer.model.load_state_dict(checkpoint["finished_members"][member])
                 self.members.append(trainer.model)
                 continue
             if checkpoint and member == len(checkpoint["finished_members"]):
                 trainer.load_state_dict(checkpoint["current"])
-                self.best_score = float(checkpoint["best_score"])
+                self.best_key = checkpoint["best_key"] and tuple(checkpoint["best_key"])
                 self.best_state = checkpoint["best_state"]
                 torch.set_rng_state(checkpoint["torch_rng"])  # after _trainer() has seeded its own
                 print(f"{run.progress_label}: resumed model {member} from {run.checkpoint_path}")
@@ -158,9 +158,9 @@ class SSLDEC(Method[SSLDECMethodConfig]):
     ) -> None:
         probabilities = self._predict_with(trainer.model, data.val_x)
         validation = float(np.mean(probabilities.argmax(axis=1) == data.val_y))
-        score = selection_score(run.selection_metric, data.val_y, probabilities)
-        if score > self.best_score:  # strict: ties keep the earlier point
-            self.best_score = score
+        key = selection_key(run.selection_metric, validation_metrics(data.val_y, probabilities))
+        if self.best_key is None or key > self.best_key:  # strict: ties keep the earlier point
+            self.best_key = key
             self.best_state = copy.deepcopy(trainer.model.state_dict())
         if phase == "pretrain":
             trainer.history.pretrain_val_accuracy = validation
@@ -181,7 +181,7 @@ class SSLDEC(Method[SSLDECMethodConfig]):
                     "format": CHECKPOINT_FORMAT,
                     "finished_members": [network.state_dict() for network in self.members],
                     "current": trainer.state_dict(),
-                    "best_score": float(self.best_score),
+                    "best_key": None if self.best_key is None else list(self.best_key),
                     "best_state": self.best_state,
                     "torch_rng": torch.get_rng_state(),
                     "val_embeddings": {
