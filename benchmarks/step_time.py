@@ -9,6 +9,7 @@ as ratios to the first variant, so a load that comes and goes falls on every var
 Variants:
   fp32            the code as it is, fp32
   bf16            the same under bfloat16 autocast (what ``train.autocast: bf16`` does)
+  unfused_adam    Adam's per-parameter Python loop, as before ``core/optim.py`` fused it
   joint_features  the generator step as it was before: real and generated images in one pass of
                   the discriminator with gradients (K+1 GAN methods only)
 
@@ -41,7 +42,7 @@ from medssl.methods.registry import create_method
 from medssl.methods.shared.semi_supervised_gan import SemiSupervisedGAN
 from medssl.models.resnet20 import ResNet20
 
-VARIANTS = ("fp32", "bf16", "joint_features")
+VARIANTS = ("fp32", "bf16", "unfused_adam", "joint_features")
 # The input each method trains on by default: 28 px images, or the patch methods' 32 px patches.
 INPUT_SIZE = {"patch_ssgan": 32, "patch_convnet": 32, "patch_resnet34": 32}
 POOL_IMAGES = 2048
@@ -91,7 +92,16 @@ def frozen_feature_network() -> torch.nn.Module:
 @contextlib.contextmanager
 def variant_settings(method: TorchMethod, variant: str) -> Iterator[str]:
     """Yields the autocast mode of ``variant`` with the method switched to it."""
-    if variant == "joint_features":
+    if variant == "unfused_adam":
+        groups = [g for o in method.optimizers.values() for g in o.param_groups if "fused" in g]
+        for group in groups:
+            group["fused"], group["foreach"] = False, False
+        try:
+            yield "none"
+        finally:
+            for group in groups:
+                group["fused"], group["foreach"] = True, None
+    elif variant == "joint_features":
         own = method.features_in_one_pass  # type: ignore[attr-defined]
         method.features_in_one_pass = True  # type: ignore[attr-defined]
         try:

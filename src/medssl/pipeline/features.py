@@ -44,6 +44,7 @@ from medssl.core.device import configure_backends, configure_threads, pick_devic
 from medssl.core.errors import ConfigError
 from medssl.core.io import ensure_writable, torch_load, torch_save, write_json, write_npz
 from medssl.core.metrics import budget_text, selection_key
+from medssl.core.optim import adam
 from medssl.data.prepared import load_train_data
 from medssl.methods.loop import LabelledCrossEntropyMethod, images_to_float
 from medssl.models.resnet20 import FEATURE_DIMENSION, ResNet20
@@ -119,7 +120,7 @@ class FeatureExtractor(LabelledCrossEntropyMethod):
         return {self.classifier_name: network}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        optimizer = torch.optim.Adam(
+        optimizer = adam(
             self.classifier().parameters(),
             lr=self.config.learning_rate,
             weight_decay=self.config.weight_decay,

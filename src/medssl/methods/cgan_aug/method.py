@@ -33,6 +33,7 @@ from medssl.core.config import (
     PositiveInt,
 )
 from medssl.core.errors import ConfigError
+from medssl.core.optim import adam
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.loop import EpochSampler, TorchMethod
@@ -96,17 +97,17 @@ class CGANAugmentation(TorchMethod[CGANAugConfig]):
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         gan_betas, betas = (self.config.gan_adam_beta1, 0.999), (self.config.adam_beta1, 0.999)
         return {
-            "generator": torch.optim.Adam(
+            "generator": adam(
                 self.networks["generator"].parameters(),
                 self.config.gan_learning_rate,
                 betas=gan_betas,
             ),
-            "discriminator": torch.optim.Adam(
+            "discriminator": adam(
                 self.networks["discriminator"].parameters(),
                 self.config.gan_learning_rate,
                 betas=gan_betas,
             ),
-            self.classifier_name: torch.optim.Adam(
+            self.classifier_name: adam(
                 self.classifier().parameters(), self.config.learning_rate, betas=betas
             ),
         }

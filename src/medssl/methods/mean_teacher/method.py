@@ -33,6 +33,7 @@ from medssl.core.config import (
     PositiveInt,
 )
 from medssl.core.errors import ConfigError
+from medssl.core.optim import adam
 from medssl.methods.registry import register
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
 from medssl.methods.shared.unlabelled_ratio import LabelledAndUnlabelledBatches
@@ -98,7 +99,7 @@ class MeanTeacher(LabelledAndUnlabelledBatches[MeanTeacherConfig]):
         return {"student": student, "teacher": teacher}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        optimizer = torch.optim.Adam(
+        optimizer = adam(
             self.networks["student"].parameters(),
             lr=self.config.learning_rate,
             betas=(self.config.adam_beta1, self.config.adam_beta2),

@@ -34,6 +34,7 @@ from medssl.core import plots
 from medssl.core.config import Fraction, PositiveFloat, PositiveInt
 from medssl.core.io import read_json, read_npz, write_json, write_npz
 from medssl.core.metrics import best_threshold, binary_auc
+from medssl.core.optim import adam
 from medssl.data.images import LabelledImages, balanced_subset
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
@@ -103,7 +104,7 @@ class PerClassGAN(TorchMethod[PerClassGANConfig]):
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.config.adam_beta1, 0.999)
         return {
-            name: torch.optim.Adam(network.parameters(), lr=self.config.learning_rate, betas=betas)
+            name: adam(network.parameters(), lr=self.config.learning_rate, betas=betas)
             for name, network in self.networks.items()
         }
 

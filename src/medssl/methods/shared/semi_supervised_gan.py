@@ -29,6 +29,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from medssl.core import plots
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.errors import ConfigError
+from medssl.core.optim import adam
 from medssl.data.prepared import TrainData
 from medssl.methods.base import ConfigT
 from medssl.methods.loop import (
@@ -109,9 +110,7 @@ class SemiSupervisedGAN(TorchMethod[ConfigT]):
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.config.adam_beta1, 0.999)
         return {
-            name: torch.optim.Adam(
-                self.networks[name].parameters(), lr=self.config.learning_rate, betas=betas
-            )
+            name: adam(self.networks[name].parameters(), lr=self.config.learning_rate, betas=betas)
             for name in ("discriminator", "generator")
         }
 

@@ -18,6 +18,7 @@ from medssl.core.config import (
     PositiveFloat,
     PositiveInt,
 )
+from medssl.core.optim import adam
 from medssl.data.prepared import TrainData
 from medssl.methods.loop import EpochSampler, LabelledCrossEntropyMethod
 from medssl.methods.shared.augment import random_flips, random_shifted_crops
@@ -67,7 +68,7 @@ class SupervisedClassifier(LabelledCrossEntropyMethod[SupervisedT]):
     params."""
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        optimizer = torch.optim.Adam(
+        optimizer = adam(
             self.classifier().parameters(),
             lr=self.config.learning_rate,
             betas=(self.config.adam_beta1, 0.999),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from medssl.core.optim import adam
 from medssl.methods.shared.losses import variation_loss
 
 
@@ -73,7 +74,7 @@ def _search_batch(
         with torch.no_grad():
             target_features = discriminator.features(images)
         latent = start.to(images.device).requires_grad_(True)
-        optimizer = torch.optim.Adam([latent], lr=settings.learning_rate)
+        optimizer = adam([latent], lr=settings.learning_rate)
         for _ in range(settings.steps):
             per_image = variation_loss(
                 images,

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
+from medssl.core.optim import adam
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -147,7 +148,7 @@ class SSLDECTrainer:
         self.augment, self.device = augment, torch.device(device)
         self.rng = np.random.default_rng(seed)
         self.torch_generator = torch.Generator().manual_seed(seed)
-        self.optimizer = torch.optim.Adam(
+        self.optimizer = adam(
             _kernel_decay_groups(model, config.weight_decay), lr=config.pretrain_learning_rate[0]
         )
         self.history = SSLDECHistory()

@@ -42,6 +42,7 @@ from torch import nn
 from medssl.core import plots
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
 from medssl.core.errors import ConfigError
+from medssl.core.optim import adam
 from medssl.data.prepared import TrainData
 from medssl.methods.base import HistoryRow, RunContext
 from medssl.methods.loop import EpochSampler, TorchMethod, unlabelled_pool
@@ -127,7 +128,7 @@ class UCGAN(TorchMethod[UCGANConfig]):
             self.classifier_name: config.classifier_learning_rate,
         }
         return {
-            name: torch.optim.Adam(
+            name: adam(
                 self.networks[name].parameters(),
                 rate,
                 betas=betas,
