@@ -68,13 +68,21 @@ def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes:
     return accuracy
 
 
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, object]:
+def headline_scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy and macro AUC (``HEADLINE_METRICS``)."""
     predictions = probabilities.argmax(axis=1)
-    num_classes = probabilities.shape[1]
     return {
         "accuracy": float(np.mean(predictions == labels)),
         "balanced_accuracy": float(balanced_accuracy_score(labels, predictions)),
         "auc": macro_auc(labels, probabilities),
+    }
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, object]:
+    predictions = probabilities.argmax(axis=1)
+    num_classes = probabilities.shape[1]
+    return {
+        **headline_scores(labels, probabilities),
         "per_class_accuracy": per_class_accuracy(labels, predictions, num_classes).tolist(),
         "confusion": confusion_matrix(labels, predictions, labels=np.arange(num_classes)).tolist(),
     }
@@ -82,12 +90,9 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
 
 def validation_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
     """Every metric a validation point records, keyed ``val_<metric>``."""
-    predictions = probabilities.argmax(axis=1)
     num_classes = probabilities.shape[1]
     return {
-        "val_accuracy": float(np.mean(predictions == labels)),
-        "val_balanced_accuracy": float(balanced_accuracy_score(labels, predictions)),
-        "val_auc": macro_auc(labels, probabilities),
+        **{f"val_{name}": value for name, value in headline_scores(labels, probabilities).items()},
         # renormalised: float32 softmax rows sum to 1 only to ~1e-7, which sklearn warns about
         "val_log_loss": float(
             log_loss(
