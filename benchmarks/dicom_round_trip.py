@@ -33,7 +33,7 @@ from pydicom.pixels import apply_modality_lut
 from medssl.core.config import build_config, load_params, section
 from medssl.core.errors import DataError
 from medssl.data.dicom import read_dicom
-from medssl.data.image_folder import ImageFolderConfig, _stratified_split, image_files
+from medssl.data.image_folder import ImageFolderConfig, image_files, stratified_split
 from medssl.data.sources import DataConfig, acquire, load_raw
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def main() -> None:
             "data.image_folder",
         )
         classes = sorted(p for p in (work / "scans").iterdir())
-        chosen = _stratified_split([image_files(folder) for folder in classes], config)
+        chosen = stratified_split([image_files(folder) for folder in classes], config)
         rows = []
         for split, items in chosen.items():
             for position, (path, _) in enumerate(items):

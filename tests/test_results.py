@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, params_section
+from helpers.ledger_rows import ledger_row
 from medssl.core.errors import DataError, MedsslError
 from medssl.results.budget_tables import protocol_effect_markdown
 from medssl.results.figures import CURVES_FILE, budget_curves, curves_json
@@ -250,31 +251,16 @@ def test_a_ledger_row_round_trips_through_csv(tmp_path: Path):
 
 def _run(method: str, draw: int, seed: int, accuracy: float, **fields) -> LedgerRow:
     values = dict(
-        commit="a" * 10,
         experiment=f"d{draw}",
-        recorded="2026-12-03T00:00:00",
-        dataset="pneumoniamnist",
-        image_size=28,
-        open_set="",
-        labels_per_class=10,
         split_seed=draw,
-        val_labels_per_class=10,
         training_seed=seed,
         method=method,
-        params_hash="p",
-        setup_hash="s",
         test_accuracy=accuracy,
         test_balanced_accuracy=accuracy,
         test_auc=accuracy,
-        val_accuracy=None,
-        val_balanced_accuracy=None,
-        val_auc=None,
-        train_seconds=None,
-        extras="{}",
-        params="{}",
         loop=json.dumps(loop_settings(PARAMS), sort_keys=True),  # today's selection rule
     )
-    return LedgerRow(**{**values, **fields})
+    return ledger_row(**{**values, **fields})
 
 
 EVERYTHING_CURRENT = Provenance(

@@ -87,7 +87,7 @@ def read_image_folder(config: ImageFolderConfig, image_size: int) -> dict[str, n
     decoded = _read_all(
         [f for files in files_by_class for f in files] + unlabelled_files, image_size
     )
-    chosen = _stratified_split(files_by_class, config)
+    chosen = stratified_split(files_by_class, config)
     colour = any(not image.is_grey for image in decoded.values())
     for line in encoding_notes(decoded, colour):
         print(line)
@@ -150,9 +150,11 @@ def _pixels(decoded: DecodedImage, colour: bool) -> np.ndarray:
     return np.asarray(decoded.image.convert("RGB" if colour else "L"), dtype=np.uint8)
 
 
-def _stratified_split(
+def stratified_split(
     files_by_class: list[list[Path]], config: ImageFolderConfig
 ) -> dict[str, list[tuple[Path, int]]]:
+    """Each class's files shuffled by ``config.seed`` and cut into test, validation and train by
+    the configured fractions: (path, label) pairs per split."""
     rng = np.random.default_rng(config.seed)
     chosen: dict[str, list[tuple[Path, int]]] = {"train": [], "val": [], "test": []}
     for label, files in enumerate(files_by_class):
