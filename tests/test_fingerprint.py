@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT
+from helpers.ledger_rows import ledger_row
 from medssl.core.config import load_params
 from medssl.core.io import read_json
 from medssl.pipeline.fingerprint import (
@@ -40,6 +41,10 @@ def test_numbers_within_the_tolerance_are_the_same_and_settings_must_match():
     assert same_numbers(link, {**link, "values": [0.25 + TOLERANCE / 2, 0.75]})
     assert not same_numbers(link, {**link, "values": [0.25 + 2 * TOLERANCE, 0.75]})
     assert not same_numbers(link, {**link, "settings": {"iterations": 7}})
+    # a knob added since the recording: its effect, if any, is in the values
+    added = {**link, "settings": {"iterations": 6, "new_knob": False}}
+    assert same_numbers(link, added)
+    assert not same_numbers(link, {**added, "values": [0.5, 0.5]})
     assert not same_numbers(link, None)
     assert same_numbers({"digest": "a"}, {"digest": "a"})
     assert not same_numbers({"digest": "a"}, {"digest": "b"})
@@ -70,30 +75,7 @@ def _fingerprints(ssgan: float, supervised: float) -> dict:
 
 
 def _row(method: str, commit: str, draw: int, recorded: str) -> LedgerRow:
-    return LedgerRow(
-        commit=commit,
-        experiment="x",
-        recorded=recorded,
-        dataset="pneumoniamnist",
-        image_size=28,
-        open_set="",
-        labels_per_class=10,
-        split_seed=draw,
-        val_labels_per_class=10,
-        training_seed=0,
-        method=method,
-        params_hash="p",
-        setup_hash="s",
-        test_accuracy=0.5,
-        test_balanced_accuracy=0.5,
-        test_auc=0.5,
-        val_accuracy=None,
-        val_balanced_accuracy=None,
-        val_auc=None,
-        train_seconds=None,
-        extras="{}",
-        params="{}",
-    )
+    return ledger_row(method=method, commit=commit, split_seed=draw, recorded=recorded)
 
 
 @pytest.fixture

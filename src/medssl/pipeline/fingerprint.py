@@ -170,11 +170,13 @@ def compute_fingerprints(
     """Every link's fingerprint and the settings it ran with: those ``recorded`` (a committed
     fingerprint file) ran with, so that a changed default in params.yaml, which the ledger records
     per run, moves no fingerprint; for a link not recorded yet, ``params`` (params.yaml) with the
-    tiny settings laid over it."""
+    tiny settings laid over it. A key added since the recording takes its params.yaml value: a
+    new knob whose default keeps the old arithmetic moves nothing, one whose default changes it
+    moves the fingerprint, as it should."""
     earlier = (recorded or {}).get("links", {})
 
     def settings(link: str, default: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(earlier.get(link, {}).get("settings", default))
+        return {**default, **earlier.get(link, {}).get("settings", {})}
 
     torch.set_num_threads(1)
     sizes = sorted({DEFAULT_IMAGE_SIZE, *IMAGE_SIZE.values()})
@@ -238,12 +240,18 @@ def compute_fingerprints(
 
 
 def same_numbers(first: Mapping[str, Any] | None, second: Mapping[str, Any] | None) -> bool:
-    """Whether two fingerprints of one link computed the same numbers, with the same settings."""
+    """Whether two fingerprints of one link computed the same numbers, with the same settings. A
+    setting only one side has is a knob added (or dropped) between them: what it does shows in
+    the numbers, so only the settings both have must agree."""
     if first is None or second is None:
         return False
-    if {key: value for key, value in first.items() if key != "values"} != {
-        key: value for key, value in second.items() if key != "values"
+    if {key: value for key, value in first.items() if key not in ("values", "settings")} != {
+        key: value for key, value in second.items() if key not in ("values", "settings")
     }:
+        return False
+    one_settings, other_settings = first.get("settings", {}), second.get("settings", {})
+    shared = one_settings.keys() & other_settings.keys()
+    if any(one_settings[key] != other_settings[key] for key in shared):
         return False
     if ("values" in first) != ("values" in second):
         return False
