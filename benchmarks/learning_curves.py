@@ -7,8 +7,10 @@ overrides of the method's params. At every validation point it records what sele
 labelled validation budget) and, to judge the budget, the same network's balanced accuracy and AUC
 on a development split: ``--dev-per-class`` images per class drawn from the unlabelled pool (their
 labels come from ``data/hidden``, which no training reads) and taken out of the pool this training
-sees. The test split is not read. It reports the point the pipeline would keep and the seconds per
-training step, and draws both curves per run in one figure.
+sees. The test split is not read. It reports the point kept among the curve's validations, the
+point the pipeline would keep among its own (when ``--validations`` is a multiple of the params'
+count, so that those are a subset), and the seconds per training step, and draws both curves per
+run in one figure.
 
     python benchmarks/learning_curves.py --workspace EXP_DIR --methods fixmatch mean_teacher \
         --set mean_teacher.consistency_weight=20 --dev-per-class 250 --validations 30 \
@@ -33,7 +35,7 @@ import yaml  # noqa: E402
 from sklearn.metrics import balanced_accuracy_score  # noqa: E402
 
 from medssl.core.io import write_json  # noqa: E402
-from medssl.core.metrics import macro_auc, selection_key  # noqa: E402
+from medssl.core.metrics import evenly_spaced_steps, macro_auc, selection_key  # noqa: E402
 from medssl.data.images import LabelledImages  # noqa: E402
 from medssl.data.prepared import TrainData  # noqa: E402
 from medssl.methods.registry import create_method, method_config  # noqa: E402
@@ -50,10 +52,15 @@ def train_with_curves(
     data: TrainData,
     development: LabelledImages,
     train_config: Any,
+    pipeline_validations: int,
     seed: int,
     device: Any,
 ) -> dict[str, Any]:
-    """One training; its validation and development curves and the seconds per step."""
+    """One training; its validation and development curves and the seconds per step.
+
+    ``pipeline_validations`` is the params' validation count: where ``--validations`` asks for a
+    multiple of it, the pipeline's own points are a subset of the curve's, and the run also
+    reports the checkpoint the pipeline would keep from them."""
     method = create_method(name, values, data.info)
     run = dataclasses.replace(
         run_context(
@@ -84,9 +91,20 @@ def train_with_curves(
         del method.predict_proba
     seconds = time.perf_counter() - started
     points = [row for row in history if "val_auc" in row]
-    kept = max(
-        range(len(points)), key=lambda i: selection_key(train_config.selection_metric, points[i])
+
+    def best(indices: list[int]) -> int:
+        return max(indices, key=lambda i: selection_key(train_config.selection_metric, points[i]))
+
+    kept = best(list(range(len(points))))
+    pipeline_steps = set(
+        evenly_spaced_steps(
+            first=method.classifier_start_step(),
+            last=int(values["iterations"]),
+            count=pipeline_validations,
+        )
     )
+    subset = [i for i, row in enumerate(points) if int(row["step"]) in pipeline_steps]
+    pipeline_kept = best(subset) if len(subset) == len(pipeline_steps) else None
     return {
         "method": name,
         "settings": settings,
@@ -96,11 +114,24 @@ def train_with_curves(
         "steps": [int(row["step"]) for row in points],
         "val_auc": [row["val_auc"] for row in points],
         "val_balanced_accuracy": [row["val_balanced_accuracy"] for row in points],
+        "val_log_loss": [row["val_log_loss"] for row in points],
         "dev_balanced_accuracy": [p["balanced_accuracy"] for p in development_points],
         "dev_auc": [p["auc"] for p in development_points],
         "kept_step": int(points[kept]["step"]),
         "kept_dev_balanced_accuracy": development_points[kept]["balanced_accuracy"],
         "kept_dev_auc": development_points[kept]["auc"],
+        **(
+            {}
+            if pipeline_kept is None
+            else {
+                "pipeline_validations": pipeline_validations,
+                "pipeline_kept_step": int(points[pipeline_kept]["step"]),
+                "pipeline_kept_dev_balanced_accuracy": (
+                    development_points[pipeline_kept]["balanced_accuracy"]
+                ),
+                "pipeline_kept_dev_auc": development_points[pipeline_kept]["auc"],
+            }
+        ),
     }
 
 
@@ -173,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
             workspace.train_data(method_name), hidden, per_class=args.dev_per_class
         )
         train_config = workspace.method_train_config(method_name)
+        pipeline_validations = train_config.validations
         if args.validations:
             train_config = dataclasses.replace(train_config, validations=args.validations)
         for seed in args.seeds:
@@ -183,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                 data=data,
                 development=development,
                 train_config=train_config,
+                pipeline_validations=pipeline_validations,
                 seed=seed,
                 device=workspace.device,
             )

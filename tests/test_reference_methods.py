@@ -9,12 +9,19 @@ import torch
 
 from conftest import cpu_run, method_values
 from medssl.core.errors import ConfigError
+from medssl.methods.fixmatch.batched_augment import (
+    BATCHED_OPS,
+    BatchedStrongAugmentation,
+    cutout,
+)
 from medssl.methods.fixmatch.method import cosine_learning_rate, uint8_images
 from medssl.methods.fixmatch.strong_augment import (
+    MAGNITUDE_BINS,
     RAND_AUGMENT_OPS,
     GreyRandAugment,
     StrongAugmentation,
     grey_augmentation_space,
+    rand_augment_table,
 )
 from medssl.methods.loop import images_to_float
 from medssl.methods.mean_teacher.method import gaussian_rampdown, sigmoid_rampup
@@ -57,6 +64,84 @@ def test_strong_augmentation_is_seeded_and_changes_every_image():
     assert first.dtype == torch.uint8 and first.shape == images.shape
     assert torch.equal(first, again)
     # Cutout alone changes every image: a grey square of at least 1 % of it.
+    assert (first != images).flatten(1).any(dim=1).all()
+
+
+def _varied_images(channels: int, count: int = 48) -> torch.Tensor:
+    """Noise, and the same noise blurred: flat and busy histograms for contrast and equalize."""
+    from torchvision.transforms.v2 import functional as TF
+
+    noise = torch.randint(
+        0, 256, (count, channels, 28, 28), dtype=torch.uint8, generator=_seeded(1)
+    )
+    noise[count // 2 :] = TF.gaussian_blur(noise[count // 2 :], [5, 5])
+    return noise
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_batched_ops_equal_torchvisions_per_image_ops(channels):
+    """Every RandAugment op, each image at its own magnitude and sign, gives bit for bit what
+    torchvision's RandAugment gives that image alone (its per-op dispatcher, with its own
+    interpolation and fill)."""
+    from torchvision.transforms import v2
+
+    reference = v2.RandAugment()
+    fill = reference._fill
+    images = _varied_images(channels)
+    generator = _seeded(2)
+    table = rand_augment_table(channels)
+    assert set(table) <= set(BATCHED_OPS)
+    for name, (magnitudes_of, signed) in table.items():
+        magnitudes = magnitudes_of(MAGNITUDE_BINS, 28, 28)
+        bins = torch.randint(0, MAGNITUDE_BINS, (len(images),), generator=generator)
+        magnitude = (
+            torch.zeros(len(images), dtype=torch.float64)
+            if magnitudes is None
+            else magnitudes[bins].to(torch.float64)
+        )
+        if signed:
+            negative = torch.rand(len(images), generator=generator) < 0.5
+            magnitude = torch.where(negative, -magnitude, magnitude)
+        expected = torch.stack(
+            [
+                reference._apply_image_or_video_transform(
+                    image,
+                    name,
+                    float(m),
+                    interpolation=reference.interpolation,
+                    fill=fill,
+                )
+                for image, m in zip(images, magnitude, strict=True)
+            ]
+        )
+        assert torch.equal(BATCHED_OPS[name](images, magnitude), expected), name
+
+
+def test_cutout_paints_one_grey_square_per_image_in_the_area_range():
+    images = torch.zeros(64, 1, 28, 28, dtype=torch.uint8)
+    torch.manual_seed(0)
+    cut = cutout(images, max_area=0.25, fill=127)
+    sides = []
+    for image in cut[:, 0]:
+        square = image == 127
+        rows, columns = square.any(dim=1).sum().item(), square.any(dim=0).sum().item()
+        assert rows == columns and square.sum().item() == rows * columns
+        assert torch.equal(image[~square], torch.zeros_like(image[~square]))
+        sides.append(rows)
+    # area uniform in [1 %, 25 %] of 784 pixels: sides round(sqrt(7.84)) = 3 to sqrt(196) = 14
+    assert min(sides) >= 3 and max(sides) <= 14 and len(set(sides)) > 5
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_batched_strong_augmentation_is_seeded_and_changes_every_image(channels):
+    images = _varied_images(channels)
+    strong = BatchedStrongAugmentation(channels=channels, num_ops=2, cutout_area=0.25)
+    torch.manual_seed(3)
+    first = strong(images)
+    torch.manual_seed(3)
+    again = strong(images)
+    assert first.dtype == torch.uint8 and first.shape == images.shape
+    assert torch.equal(first, again)
     assert (first != images).flatten(1).any(dim=1).all()
 
 

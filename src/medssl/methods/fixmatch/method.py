@@ -25,6 +25,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from medssl.core.config import Fraction, NonNegativeFloat, PositiveFloat, PositiveInt
+from medssl.methods.fixmatch.batched_augment import BatchedStrongAugmentation
 from medssl.methods.fixmatch.strong_augment import StrongAugmentation
 from medssl.methods.loop import images_to_float
 from medssl.methods.registry import register
@@ -52,6 +53,9 @@ class FixMatchConfig:
     shift_fraction: Fraction  # shifts of up to this fraction of the image side
     strong_ops: PositiveInt  # RandAugment ops per image
     cutout_area: Fraction  # the cut-out square's largest share of the image
+    # true: the strong augmentation of a batch in one tensor op per RandAugment op
+    # (batched_augment.py), the same ops and draws' distribution as torchvision's per-image calls
+    batched_strong_augmentation: bool
 
 
 def uint8_images(images: torch.Tensor) -> torch.Tensor:
@@ -102,7 +106,10 @@ class FixMatch(LabelledAndUnlabelledBatches[FixMatchConfig]):
 
     def __init__(self, config: FixMatchConfig, info: object) -> None:
         super().__init__(config, info)
-        self.strong = StrongAugmentation(info.channels, config.strong_ops, config.cutout_area)
+        strong = (
+            BatchedStrongAugmentation if config.batched_strong_augmentation else StrongAugmentation
+        )
+        self.strong = strong(info.channels, config.strong_ops, config.cutout_area)
 
     def build_networks(self) -> dict[str, nn.Module]:
         info, config = self.info, self.config

@@ -39,6 +39,15 @@ def grey_augmentation_space() -> dict:
     return {name: op for name, op in space.items() if name != "Color"}
 
 
+def rand_augment_table(channels: int) -> dict:
+    """The ops RandAugment draws from for images of ``channels`` channels, with torchvision's
+    magnitude ranges: (magnitudes by bin count, height and width; whether the sign is random)."""
+    if channels == 1:
+        return grey_augmentation_space()
+    grey_augmentation_space()  # the shape check
+    return dict(v2.RandAugment._AUGMENTATION_SPACE)
+
+
 class GreyRandAugment(v2.RandAugment):
     """RandAugment without the colour-saturation op, which cannot change a one-channel image."""
 
