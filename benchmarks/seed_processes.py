@@ -16,11 +16,12 @@ import argparse
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from timing import compare
 
 from medssl.core.io import write_json
 from medssl.methods.registry import resolve_method
@@ -70,35 +71,46 @@ def main(argv: list[str] | None = None) -> None:
     workspace = open_workspace(args.workspace)
     values = {**workspace.method_values(args.method), "iterations": args.iterations}
     base = workspace.train_config
-    walls: dict[int, list[float]] = {processes: [] for processes in args.processes}
     identical = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for repeat in range(args.repeats):
-            for processes in args.processes:
+        repeat_of = dict.fromkeys(args.processes, 0)
+
+        def stage_with(processes: int) -> Callable[[], float]:
+            def work() -> float:
                 train = dataclasses.replace(
                     base,
                     seeds=tuple(args.seeds),
                     num_threads=args.threads,
                     seed_processes=processes,
                 )
-                out = Path(scratch) / f"p{processes}_r{repeat}"
-                walls[processes].append(timed_stage(workspace, args.method, values, train, out))
-                print(f"{processes} process(es): {walls[processes][-1]:.1f} s", flush=True)
+                out = Path(scratch) / f"p{processes}_r{repeat_of[processes]}"
+                repeat_of[processes] += 1
+                return timed_stage(workspace, args.method, values, train, out)
+
+            return work
+
+        # no warm-up: each run is a whole train stage in fresh worker processes
+        comparison = compare(
+            {processes: stage_with(processes) for processes in args.processes},
+            repeats=args.repeats,
+            report=lambda processes, seconds: print(
+                f"{processes} process(es): {seconds:.1f} s", flush=True
+            ),
+        )
         first = args.processes[0]
         for processes in args.processes[1:]:
             identical[processes] = same_weights(
                 Path(scratch) / f"p{first}_r0", Path(scratch) / f"p{processes}_r0", args.seeds
             )
-    medians = {processes: float(np.median(runs)) for processes, runs in walls.items()}
     report = {
         "method": args.method,
         "iterations": args.iterations,
         "seeds": args.seeds,
         "threads": args.threads,
         "cores": torch.get_num_threads(),
-        "wall_s": walls,
-        "median_s": medians,
-        "ratio_to_first": {p: medians[p] / medians[first] for p in medians},
+        "wall_s": comparison.runs_s,
+        "median_s": comparison.median_s,
+        "ratio_to_first": comparison.ratio_to_first,
         "same_weights_as_first": identical,
     }
     print(report)

@@ -30,13 +30,13 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from timing import compare, timed
 
 from medssl.core.cli import load_raw_section, load_section
 from medssl.core.config import load_params
@@ -124,7 +124,9 @@ def time_project_loop(
 ) -> tuple[float, TorchMethod]:
     config = method_config(name, values)
     timings = []
-    for iterations in (0, steps):
+    # A one-step fit's time (set-up, one step, one validation) subtracted from a (steps + 1)-step
+    # fit's leaves the loop's cost of ``steps`` steps; a fit needs at least one iteration.
+    for iterations in (1, steps + 1):
         method = create_method(name, {**values, "iterations": iterations}, data.info)
         run = run_context(name, config, train_config, data=data, seed=0, device=device)
         run = dataclasses.replace(run, checkpoint_path=None)
@@ -189,13 +191,22 @@ def benchmark_step_method(
     """Bare and project runs alternate ``repeats`` times; each side's median is compared, so a load
     that comes and goes on the machine falls on both sides alike."""
     fresh = _bare_method(name, values, train_config, data, device)
-    time_bare_loop(fresh, data, min(10, steps), device)  # warm-up: allocator, oneDNN kernels
-    bare_runs, project_runs = [], []
-    for _ in range(repeats):
-        bare_runs.append(time_bare_loop(fresh, data, steps, device))
-        project, method = time_project_loop(name, values, train_config, data, steps, device)
-        project_runs.append(project)
-    bare, project = float(np.median(bare_runs)), float(np.median(project_runs))
+    last_project: list[TorchMethod] = []
+
+    def project_run() -> float:
+        seconds, method = time_project_loop(name, values, train_config, data, steps, device)
+        last_project[:] = [method]
+        return seconds
+
+    comparison = compare(
+        {"bare": lambda: time_bare_loop(fresh, data, steps, device), "project": project_run},
+        repeats=repeats,
+        # the bare loop's allocator and oneDNN kernels; each project run builds its own method
+        warm_up={"bare": lambda: time_bare_loop(fresh, data, min(10, steps), device)},
+    )
+    bare, project = comparison.median_s["bare"], comparison.median_s["project"]
+    bare_runs, project_runs = comparison.runs_s["bare"], comparison.runs_s["project"]
+    method = last_project[0]
     per_step = images_per_step(method, data)
     return {
         "method": name,
@@ -227,18 +238,12 @@ def _ssldec_epoch(
     return trainer, pool, targets
 
 
-def _timed(work: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
-
-
 def benchmark_ssldec(
     values: dict, train_config: TrainConfig, data: Any, device: torch.device
 ) -> dict[str, Any]:
     trainer, pool, targets = _ssldec_epoch(values, train_config, data, device)
     trainer.train_epoch(pool[:256], targets[:256])  # warm-up
-    seconds = _timed(lambda: trainer.train_epoch(pool, targets))
+    seconds = timed(lambda: trainer.train_epoch(pool, targets))
     return {
         "method": "ssldec",
         "epoch_images": len(pool),
@@ -266,12 +271,12 @@ def benchmark_compile(
             for compiled in (False, True)
         }
         work = {
-            compiled: (lambda t=trainer, p=pool, g=targets: _timed(lambda: t.train_epoch(p, g)))
+            compiled: (lambda t=trainer, p=pool, g=targets: timed(lambda: t.train_epoch(p, g)))
             for compiled, (trainer, pool, targets) in runs.items()
         }
         warm_up = {
             compiled: (
-                lambda t=trainer, p=pool, g=targets: _timed(lambda: t.train_epoch(p[:256], g[:256]))
+                lambda t=trainer, p=pool, g=targets: timed(lambda: t.train_epoch(p[:256], g[:256]))
             )
             for compiled, (trainer, pool, targets) in runs.items()
         }
@@ -288,13 +293,10 @@ def benchmark_compile(
             compiled: (lambda m=method: time_bare_loop(m, data, min(10, steps), device))
             for compiled, method in methods.items()
         }
-    warm_up[False]()
-    compile_seconds = warm_up[True]()
-    eager_runs, compiled_runs = [], []
-    for _ in range(repeats):
-        eager_runs.append(work[False]())
-        compiled_runs.append(work[True]())
-    eager, compiled = float(np.median(eager_runs)), float(np.median(compiled_runs))
+    comparison = compare(work, repeats=repeats, warm_up=warm_up)
+    compile_seconds = comparison.warm_up_s[True]
+    eager, compiled = comparison.median_s[False], comparison.median_s[True]
+    eager_runs, compiled_runs = comparison.runs_s[False], comparison.runs_s[True]
     return {
         "method": name,
         "unit": "epoch of 2048 images" if name == "ssldec" else f"{steps} steps",

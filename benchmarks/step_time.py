@@ -12,6 +12,9 @@ Variants:
   unfused_adam    Adam's per-parameter Python loop, as before ``core/optim.py`` fused it
   joint_features  the generator step as it was before: real and generated images in one pass of
                   the discriminator with gradients (K+1 GAN methods only)
+  per_image_strong, batched_strong
+                  fixmatch's strong augmentation through torchvision per image, or batched
+                  (``batched_strong_augmentation``; fixmatch only)
 
     python benchmarks/step_time.py --methods ssgan patch_ssgan --set patch_ssgan.width=0.25 \\
         --variants fp32 joint_features bf16 --steps 20 --repeats 5 --out reports/speed/steps.json
@@ -24,25 +27,32 @@ import contextlib
 import json
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import yaml
+from timing import compare
 
 from medssl.core.config import load_params
 from medssl.core.device import autocast, configure_threads
 from medssl.core.io import write_json
 from medssl.data.prepared import DatasetInfo, PseudoLabels, TrainData
 from medssl.methods.base import RunContext
+from medssl.methods.fixmatch.batched_augment import BatchedStrongAugmentation
+from medssl.methods.fixmatch.strong_augment import StrongAugmentation
 from medssl.methods.loop import TorchMethod
 from medssl.methods.registry import create_method
 from medssl.methods.shared.semi_supervised_gan import SemiSupervisedGAN
 from medssl.models.resnet20 import ResNet20
 
-VARIANTS = ("fp32", "bf16", "unfused_adam", "joint_features")
+VARIANTS = ("fp32", "bf16", "unfused_adam", "joint_features", "per_image_strong", "batched_strong")
+STRONG_AUGMENTATIONS = {
+    "per_image_strong": StrongAugmentation,
+    "batched_strong": BatchedStrongAugmentation,
+}
 # The input each method trains on by default: 28 px images, or the patch methods' 32 px patches.
 INPUT_SIZE = {"patch_ssgan": 32, "patch_convnet": 32, "patch_resnet34": 32}
 POOL_IMAGES = 2048
@@ -101,6 +111,16 @@ def variant_settings(method: TorchMethod, variant: str) -> Iterator[str]:
         finally:
             for group in groups:
                 group["fused"], group["foreach"] = True, None
+    elif variant in STRONG_AUGMENTATIONS:
+        own = method.strong  # type: ignore[attr-defined]
+        config = method.config
+        method.strong = STRONG_AUGMENTATIONS[variant](  # type: ignore[attr-defined]
+            method.info.channels, config.strong_ops, config.cutout_area
+        )
+        try:
+            yield "none"
+        finally:
+            method.strong = own  # type: ignore[attr-defined]
     elif variant == "joint_features":
         own = method.features_in_one_pass  # type: ignore[attr-defined]
         method.features_in_one_pass = True  # type: ignore[attr-defined]
@@ -131,25 +151,36 @@ def benchmark_method(
     method = create_method(name, values, data.info)
     if not isinstance(method, TorchMethod):
         raise SystemExit(f"{name} does not train on the step loop; it has no step to time")
-    usable = [v for v in variants if v != "joint_features" or isinstance(method, SemiSupervisedGAN)]
+    usable = [
+        v
+        for v in variants
+        if (v != "joint_features" or isinstance(method, SemiSupervisedGAN))
+        and (v not in STRONG_AUGMENTATIONS or hasattr(method, "strong"))
+    ]
     run = RunContext(0, torch.device("cpu"), 100, 100, 20, 256, "accuracy", channels_last=True)
     method.prepare(data, run)
-    step = 0
-    for variant in usable:  # warm-up: allocator, oneDNN kernels for every variant
-        time_steps(method, variant, 3, step)
-        step += 3
-    seconds: dict[str, list[float]] = {variant: [] for variant in usable}
-    for _ in range(repeats):
-        for variant in usable:
-            seconds[variant].append(time_steps(method, variant, steps, step))
-            step += steps
-    medians = {variant: float(np.median(runs)) / steps for variant, runs in seconds.items()}
+    next_step = [0]  # every run continues the step count, as training would
+
+    def steps_of(variant: str, count: int) -> Callable[[], float]:
+        def work() -> float:
+            seconds = time_steps(method, variant, count, next_step[0])
+            next_step[0] += count
+            return seconds
+
+        return work
+
+    comparison = compare(
+        {variant: steps_of(variant, steps) for variant in usable},
+        repeats=repeats,
+        warm_up={variant: steps_of(variant, 3) for variant in usable},  # allocator, oneDNN kernels
+    )
+    medians = {variant: median / steps for variant, median in comparison.median_s.items()}
     return {
         "method": name,
         "batch_size": method.config.batch_size,
         "s_per_step": medians,
-        "ratio_to_first": {v: medians[v] / medians[usable[0]] for v in usable},
-        "runs_s": seconds,
+        "ratio_to_first": comparison.ratio_to_first,
+        "runs_s": comparison.runs_s,
     }
 
 
