@@ -18,6 +18,12 @@ Variants:
 
     python benchmarks/step_time.py --methods ssgan patch_ssgan --set patch_ssgan.width=0.25 \\
         --variants fp32 joint_features bf16 --steps 20 --repeats 5 --out reports/speed/steps.json
+
+``--flops`` also counts one training step's floating-point operations
+(``torch.utils.flop_counter``: matrix products and convolutions, forward and backward; the same
+count for every variant) and reports each variant's rate as a share of this CPU's measured fp32
+peak: the best of five 2048 x 2048
+fp32 matrix products on the same threads, the most the library reaches here.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from timing import compare
+from timing import compare, timed
+from torch.utils.flop_counter import FlopCounterMode
 
 from medssl.core.config import load_params
 from medssl.core.device import autocast, configure_threads
@@ -184,6 +191,29 @@ def benchmark_method(
     }
 
 
+def measured_peak_flops(size: int = 2048, repeats: int = 5) -> float:
+    """fp32 operations per second of the best of ``repeats`` square matrix products."""
+    first, second = torch.randn(size, size), torch.randn(size, size)
+    first @ second  # warm-up
+    best = min(timed(lambda: first @ second) for _ in range(repeats))
+    return 2.0 * size**3 / best
+
+
+def step_flops(name: str, values: dict[str, Any]) -> float:
+    """Operations counted in one training step of a freshly prepared method (after one uncounted
+    step, so that lazily built state exists)."""
+    data = random_train_data(INPUT_SIZE.get(name, 28))
+    method = create_method(name, values, data.info)
+    run = RunContext(0, torch.device("cpu"), 100, 100, 20, 256, "accuracy", channels_last=True)
+    method.prepare(data, run)
+    for network in method.networks.values():
+        network.train()
+    method.train_step(0)
+    with FlopCounterMode(display=False) as counter:
+        method.train_step(1)
+    return float(counter.get_total_flops())
+
+
 def overridden_values(params: dict, name: str, overrides: list[str]) -> dict[str, Any]:
     values = dict(params["methods"][name])
     for override in overrides:
@@ -203,15 +233,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per timed run")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--flops", action="store_true", help="rates as a share of fp32 peak")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     configure_threads(args.threads)
     params = load_params(args.params)
+    peak = measured_peak_flops() if args.flops else None
     results = []
     for name in args.methods:
-        result = benchmark_method(
-            name, overridden_values(params, name, args.set), args.variants, args.steps, args.repeats
-        )
+        values = overridden_values(params, name, args.set)
+        result = benchmark_method(name, values, args.variants, args.steps, args.repeats)
+        if peak:
+            flops = step_flops(name, values)
+            shares = {v: flops / seconds / peak for v, seconds in result["s_per_step"].items()}
+            result.update(gflop_per_step=flops / 1e9, share_of_peak=shares)
+            listed = ", ".join(f"{v} {100 * share:.1f} %" for v, share in shares.items())
+            print(f"{name}: {flops / 1e9:.3f} GFLOP per step; of peak: {listed}")
         results.append(result)
         ratios = ", ".join(f"{v} {r:.2f}x" for v, r in result["ratio_to_first"].items())
         times = ", ".join(f"{v} {1000 * s:.0f} ms" for v, s in result["s_per_step"].items())
@@ -223,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         "steps": args.steps,
         "repeats": args.repeats,
         "overrides": args.set,
+        **({"peak_gflop_per_s": peak / 1e9} if peak else {}),
         "results": results,
     }
     if args.out:
