@@ -26,9 +26,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from medssl.core.io import write_json  # noqa: E402
+from medssl.results.stats import zero_difference_test  # noqa: E402
 
 
 def run_scores(path: Path) -> dict[str, Any]:
@@ -63,11 +63,10 @@ def run_scores(path: Path) -> dict[str, Any]:
 
 def paired_gain(gains: list[float]) -> dict[str, Any]:
     """Mean of the paired gains and its 95 % t-interval (none for a single pair)."""
-    mean = float(np.mean(gains))
+    mean, low, high, _ = zero_difference_test(gains)
     if len(gains) < 2:
         return {"n": len(gains), "mean": mean, "low": None, "high": None}
-    interval = stats.ttest_1samp(gains, 0.0).confidence_interval(0.95)
-    return {"n": len(gains), "mean": mean, "low": interval.low, "high": interval.high}
+    return {"n": len(gains), "mean": mean, "low": low, "high": high}
 
 
 def summarise(

@@ -8,7 +8,9 @@ $MEDSSL_DATA_MIRROR when it is set (CI points it at ../shared/data), else from t
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +33,18 @@ T = TypeVar("T")
 
 # The shared synthetic task: three classes of 16 px images.
 SYNTHETIC_TASK = {"num_classes": 3, "train_per_class": 30, "val_per_class": 8, "test_per_class": 8}
+
+
+def load_script(relative_path: str) -> Any:
+    """A script of ``stages/`` or ``benchmarks/`` (not a package) imported as a module, registered
+    in ``sys.modules`` so that its dataclasses can look their module up."""
+    path = REPO_ROOT / relative_path
+    name = f"script_{path.parent.name}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def params_section(name: str, /, **overrides: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ and a timed run of a real subprocess. (The end-to-end pipeline test runs it on a
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,19 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "repro_time", REPO_ROOT / "benchmarks" / "repro_time.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-repro_time = _load_benchmark()
+repro_time = load_script("benchmarks/repro_time.py")
 
 DVC_LOG = [
     (0.2, "'data/extra.dvc' didn't change, skipping"),

@@ -4,22 +4,16 @@ makes it; an output folder that cannot be written is found before training."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 
 
 def _stage(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"stage_{name}", REPO_ROOT / "stages" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"stages/{name}.py")
 
 
 def _params(tmp_path: Path, section: str, **values) -> Path:

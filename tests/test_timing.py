@@ -3,24 +3,11 @@ comparison and compares medians."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import load_script
 
-
-def _load_harness():
-    path = REPO_ROOT / "benchmarks" / "timing.py"
-    spec = importlib.util.spec_from_file_location("benchmark_timing", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-timing = _load_harness()
+timing = load_script("benchmarks/timing.py")
 
 
 def test_variants_alternate_after_their_warm_ups_and_medians_are_compared():

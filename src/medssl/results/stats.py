@@ -136,6 +136,23 @@ def p_text(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def zero_difference_test(differences: Sequence[float]) -> tuple[float, float, float, float]:
+    """(mean, low, high, two-sided p) of the one-sample t-test that ``differences`` average zero,
+    with its ``CONFIDENCE`` interval: the one interval every paired comparison here uses. Below two
+    values the interval and p are nan; when every difference is equal scipy warns and answers
+    exactly, and all-zero differences give p = 1 (no evidence either way)."""
+    values = np.asarray(differences, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, math.nan, math.nan, math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = stats.ttest_1samp(values, 0.0)
+        interval = test.confidence_interval(CONFIDENCE)
+    p = 1.0 if math.isnan(test.pvalue) else float(test.pvalue)
+    return mean, float(interval.low), float(interval.high), p
+
+
 def paired_difference(
     rows: Sequence[LedgerRow], baseline: Sequence[LedgerRow], metric: str
 ) -> PairedDifference | None:
@@ -151,17 +168,8 @@ def paired_difference(
     per_draw: dict[int, list[float]] = defaultdict(list)
     for draw, difference in pairs:
         per_draw[draw].append(difference)
-    means = np.array([np.mean(values) for values in per_draw.values()])
-    mean = float(means.mean())
-    low = high = p = math.nan
-    if len(means) > 1:
-        with warnings.catch_warnings():  # equal differences: scipy warns, then answers exactly
-            warnings.simplefilter("ignore", RuntimeWarning)
-            test = stats.ttest_1samp(means, 0.0)
-            interval = test.confidence_interval(CONFIDENCE)
-        low, high = float(interval.low), float(interval.high)
-        # every difference zero: no evidence either way (scipy's nan)
-        p = 1.0 if math.isnan(test.pvalue) else float(test.pvalue)
+    means = [float(np.mean(values)) for values in per_draw.values()]
+    mean, low, high, p = zero_difference_test(means)
     differences = [d for _, d in pairs]
     return PairedDifference(
         mean,
@@ -184,13 +192,8 @@ def draw_means(rows: Sequence[LedgerRow], metric: str, provenance: Provenance) -
 def above_chance(values: Sequence[float], chance: float) -> tuple[float, float]:
     """(mean minus chance, two-sided p of a zero difference over ``values``); p nan below two
     values, 1 when every value is chance."""
-    differences = np.asarray(values, dtype=float) - chance
-    if len(differences) < 2:
-        return float(differences.mean()), math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        p = stats.ttest_1samp(differences, 0.0).pvalue
-    return float(differences.mean()), 1.0 if math.isnan(p) else float(p)
+    mean, _, _, p = zero_difference_test(np.asarray(values, dtype=float) - chance)
+    return mean, p
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
