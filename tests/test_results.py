@@ -12,9 +12,19 @@ import pytest
 from conftest import REPO_ROOT, params_section
 from helpers.ledger_rows import ledger_row
 from medssl.core.errors import DataError, MedsslError
-from medssl.results.budget_tables import protocol_effect_markdown
+from medssl.results.answer import answer_sentences
+from medssl.results.budget_tables import (
+    comparisons,
+    equal_footing_label,
+    protocol_effect_markdown,
+)
 from medssl.results.figures import CURVES_FILE, budget_curves, curves_json
-from medssl.results.headline import headline_markdown, headline_methods, with_headline
+from medssl.results.headline import (
+    cost_markdown,
+    headline_markdown,
+    headline_methods,
+    with_headline,
+)
 from medssl.results.ingest import rows_from_exp_show
 from medssl.results.labels import BUDGET_VALIDATION, reference_params, row_label
 from medssl.results.ledger import (
@@ -203,7 +213,10 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
     reference = reference_params(REPO_ROOT / "params.yaml")
     figures = tmp_path / "figures" / "results"
     methods = headline_methods(
-        params_section("methods")["enabled"], ledger, SETTINGS.current_practice
+        params_section("methods")["enabled"],
+        ledger,
+        SETTINGS.current_practice,
+        baseline=equal_footing_label(SETTINGS, reference),
     )
     inputs = PageInputs(
         reference,
@@ -223,6 +236,9 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
         provenance=provenance,
         methods=methods,
         headline=SETTINGS.headline,
+        answer=answer_sentences(
+            current_rows(ledger), reference=reference, provenance=provenance, settings=SETTINGS
+        ),
     )
     assert with_headline(readme, headline) == readme, (
         "README.md's headline is not what results/ledger.csv gives: run `medssl-results render`"
@@ -557,8 +573,118 @@ def test_a_headline_cell_never_pools_the_earlier_selection_rule_with_todays():
         provenance=EVERYTHING_CURRENT,
         methods=["ssgan", "plabgan", "supervised_cnn"],
         headline=SETTINGS.headline,
+        answer=[],
     )
     balanced = headline.split("Test macro AUC")[0]
-    assert "| ssgan | 80.0 ± 0.0 (d=1) | – |" in balanced
-    assert "| plabgan | 70.0 ± 0.0 (d=1)†‡ | – |" in balanced
+    of = f"of {SETTINGS.headline.required_draws(10)}"
+    assert f"| ssgan | 80.0 ± 0.0 (d=1 {of}) | – |" in balanced
+    assert f"| plabgan | 70.0 ± 0.0 (d=1 {of})†‡ | – |" in balanced
     assert "| supervised_cnn | – | – |" in balanced
+
+
+def test_a_cell_below_the_protocols_draws_says_so_beside_the_earlier_cell_it_replaces(
+    tmp_path: Path,
+):
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    earlier = [_run("ssgan", d, 0, 0.6 + 0.1 * d, commit="b" * 10) for d in range(3)]
+    rows = [*earlier, _run("ssgan", 0, 0, 0.80)]
+    headline = headline_markdown(
+        rows,
+        reference=reference,
+        provenance=EVERYTHING_CURRENT,
+        methods=["ssgan"],
+        headline=SETTINGS.headline,
+        answer=[],
+    )
+    balanced = headline.split("Test macro AUC")[0]
+    required = SETTINGS.headline.required_draws(10)
+    assert (
+        f"| ssgan | 80.0 ± 0.0 (d=1 of {required}); "
+        f"earlier code 70.0 ± 10.0 (d=3 of {required})† | – |"
+    ) in balanced
+    only_earlier = headline_markdown(
+        earlier,
+        reference=reference,
+        provenance=EVERYTHING_CURRENT,
+        methods=["ssgan"],
+        headline=SETTINGS.headline,
+        answer=[],
+    )
+    assert f"| ssgan | 70.0 ± 10.0 (d=3 of {required})† | – |" in only_earlier
+    page = _page(rows, reference, EVERYTHING_CURRENT, tmp_path, {})
+    replaced = page.split("Replaced above by runs of today's code")[1].split("\n\n")[1]
+    assert "| ssgan | 70.0 ± 10.0 (d=3, n=3)† |" in replaced
+
+
+def test_rows_are_compared_with_the_equal_footing_baseline_where_a_cell_has_it():
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    baseline = equal_footing_label(SETTINGS, reference)
+    assert baseline == "supervised_cnn [flip=True, shift_fraction=0.125]"
+    augmented = json.dumps({"flip": True, "shift_fraction": 0.125})
+    assert row_label(_run("supervised_cnn", 0, 0, 0.7, params=augmented), reference) == baseline
+    labels = ["ssgan", "supervised_cnn", baseline, "fixmatch", "ssgan [alpha=1]"]
+    pairs = comparisons(labels, SETTINGS, baseline)
+    assert ("ssgan", baseline) in pairs and ("supervised_cnn", baseline) in pairs
+    assert ("fixmatch", baseline) in pairs and ("ssgan", "fixmatch") in pairs
+    assert ("ssgan [alpha=1]", "ssgan") in pairs
+    assert not any(base == "supervised_cnn" for _, base in pairs)
+    assert (baseline, "supervised_cnn") not in pairs and (baseline, "fixmatch") not in pairs
+    # a cell without the augmented runs (older tables) keeps the plain reference method
+    older = comparisons(["ssgan", "supervised_cnn"], SETTINGS, baseline)
+    assert older == [("ssgan", "supervised_cnn")]
+
+
+def test_the_answer_names_what_survives_holm_or_bounds_what_was_missed():
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    augmented = json.dumps({"flip": True, "shift_fraction": 0.125})
+    baseline = [_run("supervised_cnn", d, 0, 0.70, params=augmented) for d in range(3)]
+    steady = [_run("ssgan", d, 0, 0.80 + 0.01 * d) for d in range(3)]
+    answer = answer_sentences(
+        [*baseline, *steady],
+        reference=reference,
+        provenance=EVERYTHING_CURRENT,
+        settings=SETTINGS,
+    )
+    pneumonia, breast = answer
+    assert pneumonia.startswith("**PneumoniaMNIST, 10 labelled images per class:** ahead of ")
+    assert "supervised_cnn [flip=True, shift_fraction=0.125]" in pneumonia
+    assert "(d=3 of 10): ssgan (+11.0 [" in pneumonia
+    assert breast.endswith(
+        "not measured against supervised_cnn [flip=True, shift_fraction=0.125] yet."
+    )
+    noisy = [_run("ssgan", d, 0, x) for d, x in enumerate((0.60, 0.80, 0.75))]
+    (pneumonia, _) = answer_sentences(
+        [*baseline, *noisy], reference=reference, provenance=EVERYTHING_CURRENT, settings=SETTINGS
+    )
+    high = paired_difference(noisy, baseline, "balanced_accuracy").high
+    assert "no method beats supervised_cnn [flip=True, shift_fraction=0.125]" in pneumonia
+    assert f"no method's 95 % interval reaches beyond {100 * high:+.1f} points (ssgan)" in pneumonia
+
+
+def test_the_cost_table_sums_the_current_headline_runs_fit_time():
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    runs = [
+        _run("ssgan", 0, 0, 0.8, train_seconds=1800.0),
+        _run("ssgan", 1, 0, 0.8, train_seconds=3600.0),
+        _run("ssgan", 2, 0, 0.8, train_seconds=99.0, commit="b" * 10),  # older code: not counted
+        _run("plabgan", 0, 0, 0.8),  # no fit time recorded
+    ]
+    lines = cost_markdown(
+        runs,
+        reference=reference,
+        provenance=EVERYTHING_CURRENT,
+        methods=["ssgan", "plabgan"],
+        headline=SETTINGS.headline,
+    )
+    assert "| ssgan | 2 | 1.50 | 45.0 |" in lines
+    assert not any(line.startswith("| plabgan") for line in lines)
+    assert (
+        cost_markdown(
+            runs[2:],
+            reference=reference,
+            provenance=EVERYTHING_CURRENT,
+            methods=["ssgan"],
+            headline=SETTINGS.headline,
+        )
+        == []
+    )

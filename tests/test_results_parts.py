@@ -13,9 +13,17 @@ import yaml
 from conftest import REPO_ROOT, data_config
 from medssl.core.errors import ConfigError
 from medssl.data.sources import acquire, load_raw
+from medssl.results.budget_tables import power_sentence
 from medssl.results.headline import majority_scores
 from medssl.results.settings import load_results_config
-from medssl.results.stats import Cell, PairedDifference, holm, kendall_tau, ranks
+from medssl.results.stats import (
+    Cell,
+    PairedDifference,
+    detectable_difference,
+    holm,
+    kendall_tau,
+    ranks,
+)
 from medssl.results.tables import (
     OLDER,
     cell_text,
@@ -79,6 +87,9 @@ def test_ranks_break_ties_by_label_and_tau_measures_agreement():
     assert kendall_tau([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
 
 
+SETTINGS_PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["results"]
+
+
 def test_the_committed_results_settings_load():
     settings = load_results_config(REPO_ROOT / "params.yaml")
     assert settings.reference_method == "supervised_cnn"
@@ -97,6 +108,12 @@ def test_the_committed_results_settings_load():
         ),
         ({"headline": {"datasets": [], "budgets": [10], "image_size": 28}}, "datasets: empty"),
         ({"headline_budgets": [10]}, "results: unknown key"),
+        ({"reference_params": {"flip": True, "mixup": 0.2}}, "supervised_cnn has no param"),
+        ({"reference_params": ["flip"]}, "results.reference_params: expected a mapping"),
+        (
+            {"headline": {**SETTINGS_PARAMS["headline"], "draws": [10]}},
+            "results.headline.draws has 1 values; it needs one per budget",
+        ),
     ],
 )
 def test_a_wrong_results_setting_is_one_line_naming_it(tmp_path: Path, change, message):
@@ -118,3 +135,40 @@ def test_the_headline_class_counts_are_the_official_splits(tmp_path: Path, data_
         raw = load_raw(config, tmp_path / dataset.name)
         assert tuple(np.bincount(raw.train.labels)) == dataset.train_class_counts
         assert tuple(np.bincount(raw.test.labels)) == dataset.test_class_counts
+
+
+def test_the_detectable_difference_is_the_paired_t_tests_power_by_the_noncentral_t():
+    # G*Power's paired t-test: 10 pairs, two-sided 5 %, power 0.8 -> effect size dz = 0.9959
+    assert detectable_difference(2.0, 10, alpha=0.05) == pytest.approx(2 * 0.9959, abs=2e-3)
+    # fewer draws and a stricter level need a larger difference
+    assert detectable_difference(1.0, 5, alpha=0.05) > detectable_difference(1.0, 10, alpha=0.05)
+    assert detectable_difference(1.0, 10, alpha=0.05 / 72) > detectable_difference(
+        1.0, 10, alpha=0.05
+    )
+    assert math.isnan(detectable_difference(1.0, 1, alpha=0.05))
+    assert math.isnan(detectable_difference(0.0, 10, alpha=0.05))
+
+
+def test_the_power_line_reads_no_claim_as_no_difference_larger_than_x():
+    spread = [
+        PairedDifference(0.01, -0.02, 0.04, 10, 6, 0, 4, 0.4, sd=0.03),
+        PairedDifference(-0.01, -0.05, 0.03, 10, 4, 0, 6, 0.5, sd=0.05),
+    ]
+    line = power_sentence(spread, baseline="cnn", budget=10, family_size=4)
+    strict = detectable_difference(0.04, 10, alpha=0.05 / 4)
+    assert (
+        "over 10 draws, with the median std of the per-draw differences to cnn (4.0 points)" in line
+    )
+    assert f"no difference of {100 * strict:.1f} points or more" in line
+    three = PairedDifference(0.01, -0.1, 0.12, 3, 2, 0, 1, 0.6, sd=0.05)
+    hopeless = power_sentence([three], baseline="cnn", budget=10, family_size=72)
+    assert "No difference balanced accuracy can take is that large" in hopeless
+    assert (
+        power_sentence(
+            [PairedDifference(0.01, math.nan, math.nan, 1, 1, 0, 0)],
+            baseline="cnn",
+            budget=10,
+            family_size=4,
+        )
+        == ""
+    )

@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from medssl.core.metrics import HEADLINE_METRICS, METRIC_LABELS, budget_heading, budget_text
 from medssl.results.labels import (
     BUDGET_VALIDATION,
@@ -19,14 +21,19 @@ from medssl.results.labels import (
     budgets_of,
     default_label,
     is_variant,
+    variant_label,
 )
 from medssl.results.ledger import LedgerRow
 from medssl.results.provenance import Provenance
 from medssl.results.settings import ResultsConfig
 from medssl.results.stats import (
+    ALPHA,
     CLAIM_DRAWS,
+    POWER,
     Cell,
     PairedDifference,
+    detectable_difference,
+    earlier_runs,
     holm,
     kendall_tau,
     metric_cell,
@@ -51,7 +58,8 @@ def budget_markdown(
     settings: ResultsConfig,
 ) -> list[str]:
     cells = budget_cells(rows, reference)
-    family = page_comparisons(cells, provenance=provenance, settings=settings)
+    baseline = equal_footing_label(settings, reference)
+    family = page_comparisons(cells, provenance=provenance, settings=settings, baseline=baseline)
     lines = []
     for (dataset, size, protocol), methods in sorted(cells.items()):
         budgets = budgets_of(methods)
@@ -75,15 +83,51 @@ def budget_markdown(
                 *markdown_table(["method", *(budget_heading(b) for b in budgets)], table),
                 "",
             ]
+        lines += earlier_code_markdown(methods, budgets=budgets, provenance=provenance)
         lines += paired_markdown(
             methods,
             budgets=budgets,
             comparisons=[c for c in family if c.table == (dataset, size, protocol)],
             family_size=sum(not math.isnan(c.balanced.p) for c in family),
             provenance=provenance,
-            settings=settings,
+            bases=(baseline, settings.reference_method, *settings.current_practice),
         )
     return lines
+
+
+def earlier_code_markdown(
+    methods: Methods, *, budgets: Sequence[int], provenance: Provenance
+) -> list[str]:
+    """The cells of earlier code (or the earlier selection rule) that runs of today's replace
+    above: on the page in their own table, never pooled with today's."""
+    table = []
+    for label, per_budget in sorted(methods.items()):
+        earlier = {b: earlier_runs(per_budget[b], provenance) for b in budgets if b in per_budget}
+        if any(earlier.values()):
+            table.append(
+                [label]
+                + [
+                    cell_text(metric_cell(earlier[b], CLAIM_METRIC, provenance), CLAIM_METRIC)
+                    if earlier.get(b)
+                    else "–"
+                    for b in budgets
+                ]
+            )
+    if not table:
+        return []
+    return [
+        "Replaced above by runs of today's code, and never pooled with them: the cells of "
+        "earlier code, test balanced accuracy:",
+        "",
+        *markdown_table(["method", *(budget_heading(b) for b in budgets)], table),
+        "",
+    ]
+
+
+def equal_footing_label(settings: ResultsConfig, reference: Reference) -> str:
+    """The row label of the equal-footing baseline: the reference method's runs with
+    ``results.reference_params``."""
+    return variant_label(settings.reference_method, settings.reference_params, reference)
 
 
 @dataclass(frozen=True)
@@ -101,14 +145,18 @@ class Comparison:
 
 
 def page_comparisons(
-    cells: Mapping[Table, Methods], *, provenance: Provenance, settings: ResultsConfig
+    cells: Mapping[Table, Methods],
+    *,
+    provenance: Provenance,
+    settings: ResultsConfig,
+    baseline: str,
 ) -> list[Comparison]:
     """Every paired comparison the page shows, Holm-corrected together (balanced accuracy)."""
     found = []
     for table, methods in sorted(cells.items()):
         for budget in budgets_of(methods):
             present = _pooled_at(methods, budget, provenance)
-            for label, base in comparisons(present, settings):
+            for label, base in comparisons(present, settings, baseline):
                 balanced = paired_difference(present[label], present[base], CLAIM_METRIC)
                 auc = paired_difference(present[label], present[base], "auc")
                 if balanced is not None and auc is not None:
@@ -122,26 +170,32 @@ def _pooled_at(methods: Methods, budget: int, provenance: Provenance) -> dict[st
     return {label: pooled_runs(runs, provenance) for label, runs in present.items() if runs}
 
 
-def comparisons(labels: Iterable[str], settings: ResultsConfig) -> list[tuple[str, str]]:
-    """(row, baseline) pairs: every row against the reference method, every other default row
-    against each method from current practice, and a variant against its method's default row."""
+def comparisons(
+    labels: Iterable[str], settings: ResultsConfig, baseline: str
+) -> list[tuple[str, str]]:
+    """(row, baseline) pairs: every row against ``baseline``, the equal-footing reference (the
+    reference method with ``results.reference_params``), or against the reference method itself
+    where a cell lacks it; every other default row against each method from current practice; and
+    a variant against its method's default row."""
     labels = set(labels)
-    reference, practice = settings.reference_method, settings.current_practice
-    pairs = [(label, reference) for label in sorted(labels) if label != reference]
-    pairs = [(label, base) for label, base in pairs if base in labels]
+    base = baseline if baseline in labels else settings.reference_method
+    references = {baseline, settings.reference_method}
+    practice = settings.current_practice
+    pairs = [(label, base) for label in sorted(labels) if label != base and base in labels]
     pairs += [
         (label, method)
         for method in practice
         if method in labels
         for label in sorted(labels)
-        if label not in (*practice, reference) and not is_variant(label)
+        if label not in (*practice, *references) and not is_variant(label)
     ]
     pairs += [
         (label, default_label(label))
         for label in sorted(labels)
         if is_variant(label)
+        and label not in references
         and default_label(label) in labels
-        and default_label(label) != reference
+        and (label, default_label(label)) not in pairs
     ]
     return pairs
 
@@ -153,7 +207,7 @@ def paired_markdown(
     comparisons: Sequence[Comparison],
     family_size: int,
     provenance: Provenance,
-    settings: ResultsConfig,
+    bases: Sequence[str],
 ) -> list[str]:
     """Per budget: the best row, the paired differences with raw and Holm-corrected p, and the
     claims that survive the correction."""
@@ -199,10 +253,52 @@ def paired_markdown(
             *markdown_table(header, table),
             "",
         ]
-        for base in (settings.reference_method, *settings.current_practice):
+        for base in dict.fromkeys(bases):
             if any(c.baseline == base for c in here):
                 lines += [claims_sentence(base, claims[base]["ahead"], claims[base]["behind"]), ""]
+        base = next((b for b in dict.fromkeys(bases) if any(c.baseline == b for c in here)), None)
+        power = base and power_sentence(
+            [c.balanced for c in here if c.baseline == base],
+            baseline=base,
+            budget=budget,
+            family_size=family_size,
+        )
+        lines += [power, ""] if power else []
     return lines
+
+
+def power_sentence(
+    differences: Sequence[PairedDifference], *, baseline: str, budget: int, family_size: int
+) -> str:
+    """The cell's power line: with its draws and the median spread of the per-draw differences to
+    ``baseline``, the smallest true difference the paired test finds with probability POWER,
+    uncorrected and at Holm's strictest step over the page's family; so that "no claim" reads "no
+    difference larger than X"."""
+    spread = [d for d in differences if d.draws >= CLAIM_DRAWS and d.sd > 0]
+    if not spread:
+        return ""
+    draws = min(d.draws for d in spread)
+    sd = float(np.median([d.sd for d in spread]))
+    uncorrected = detectable_difference(sd, draws, alpha=ALPHA)
+    strictest = detectable_difference(sd, draws, alpha=ALPHA / max(family_size, 1))
+    often, level = f"{100 * POWER:.0f} %", f"{100 * ALPHA:.0f} %"
+    text = (
+        f"Power with {budget_text(budget)}: over {draws} draws, with the median std of the "
+        f"per-draw differences to {baseline} ({100 * sd:.1f} points), a true difference of "
+        f"{100 * uncorrected:.1f} points in balanced accuracy is found {often} of the time at an "
+        f"uncorrected {level} level, and one of {100 * strictest:.1f} points under Holm's "
+        f"correction over the page's {family_size} comparisons (its strictest step, "
+        f"{ALPHA:g} / {family_size})."
+    )
+    if strictest >= 1.0:
+        return text + (
+            " No difference balanced accuracy can take is that large: at these draws and this "
+            "family, a claim needs per-draw differences far steadier than the median."
+        )
+    return text + (
+        f' A "no claim" against {baseline} here reads: no difference of '
+        f"{100 * strictest:.1f} points or more, which these draws would find {often} of the time."
+    )
 
 
 def best_method_sentence(

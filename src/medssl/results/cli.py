@@ -19,6 +19,8 @@ from medssl.core.cli import run_stage
 from medssl.core.config import load_params
 from medssl.core.errors import MedsslError
 from medssl.core.io import read_json, write_json, write_text
+from medssl.results.answer import answer_sentences
+from medssl.results.budget_tables import equal_footing_label
 from medssl.results.headline import headline_markdown, headline_methods, with_headline
 from medssl.results.ingest import rows_from_exp_show
 from medssl.results.labels import reference_params
@@ -61,11 +63,15 @@ def render(args: argparse.Namespace) -> None:
         raise MedsslError(
             f"{args.ledger} has no runs; add experiments with `medssl-results append`"
         )
+    reference = reference_params(args.params)
     methods = headline_methods(
-        load_params(args.params)["methods"]["enabled"], ledger, settings.current_practice
+        load_params(args.params)["methods"]["enabled"],
+        ledger,
+        settings.current_practice,
+        baseline=equal_footing_label(settings, reference),
     )
     inputs = PageInputs(
-        reference=reference_params(args.params),
+        reference=reference,
         provenance=git_provenance(ledger, repo=Path.cwd()),
         settings=settings,
         papers=load_patch_paper_scores(args.papers),
@@ -78,6 +84,12 @@ def render(args: argparse.Namespace) -> None:
         provenance=inputs.provenance,
         methods=methods,
         headline=settings.headline,
+        answer=answer_sentences(
+            current_rows(ledger),
+            reference=reference,
+            provenance=inputs.provenance,
+            settings=settings,
+        ),
     )
     write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
     print(f"{args.page}, its figures and {args.readme}'s headline: from {len(ledger)} runs")

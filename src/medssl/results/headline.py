@@ -6,12 +6,12 @@ test sets are imbalanced (BreastMNIST's majority guess scores 73.1 %)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from medssl.core.errors import MedsslError
 from medssl.core.metrics import METRIC_LABELS
 from medssl.data.catalog import dataset_spec
-from medssl.results.labels import BUDGET_VALIDATION, Reference, budget_cells
+from medssl.results.labels import BUDGET_VALIDATION, Reference, Table, budget_cells
 from medssl.results.ledger import LedgerRow
 from medssl.results.provenance import Provenance
 from medssl.results.settings import HeadlineConfig, HeadlineDataset
@@ -20,6 +20,7 @@ from medssl.results.stats import (
     CLAIM_DRAWS,
     above_chance,
     draw_means,
+    earlier_runs,
     holm,
     metric_cell,
     p_text,
@@ -33,12 +34,31 @@ HEADLINE_START, HEADLINE_END = (
 
 
 def headline_methods(
-    enabled: Sequence[str], rows: Sequence[LedgerRow], current_practice: Sequence[str]
+    enabled: Sequence[str],
+    rows: Sequence[LedgerRow],
+    current_practice: Sequence[str],
+    *,
+    baseline: str,
 ) -> list[str]:
-    """The headline's rows: the default methods, then the references from current practice, which
-    run in experiments of their own, wherever the ledger has them."""
+    """The headline's rows: the default methods, the equal-footing baseline (a row label), then the
+    references from current practice, which run in experiments of their own, wherever the ledger
+    has them."""
     measured = {row.method for row in rows}
-    return [*enabled, *(m for m in current_practice if m in measured and m not in enabled)]
+    extra = [] if baseline in enabled else [baseline]
+    return [*enabled, *extra, *(m for m in current_practice if m in measured and m not in enabled)]
+
+
+def headline_runs(
+    cells: Mapping[Table, Mapping[str, Mapping[int, Sequence[LedgerRow]]]],
+    *,
+    headline: HeadlineConfig,
+    dataset: HeadlineDataset,
+    budget: int,
+    label: str,
+) -> Sequence[LedgerRow]:
+    """The runs of one headline cell (``budget_cells``' grouping): none when it is unmeasured."""
+    table = (dataset.name, headline.image_size, BUDGET_VALIDATION)
+    return cells.get(table, {}).get(label, {}).get(budget, [])
 
 
 README_METRICS = ("balanced_accuracy", "auc")
@@ -52,9 +72,11 @@ def headline_markdown(
     provenance: Provenance,
     methods: Sequence[str],
     headline: HeadlineConfig,
+    answer: Sequence[str],
 ) -> str:
     """Per headline metric, methods x (dataset, budget): mean ± std over draws (d draws), with the
-    majority row; then each test set's class counts and what chance is for each metric."""
+    majority row; then each test set's class counts and what chance is for each metric, and the
+    ``answer`` (``answer.answer_sentences``)."""
     cells = budget_cells(rows, reference)
     columns = [(d, budget) for d in headline.datasets for budget in headline.budgets]
     header = ["method", *(f"{d.title} {budget}" for d, budget in columns)]
@@ -64,10 +86,12 @@ def headline_markdown(
         for method in methods:
             values = [method]
             for dataset, budget in columns:
-                table_cells = cells.get((dataset.name, headline.image_size, BUDGET_VALIDATION), {})
-                runs = table_cells.get(method, {}).get(budget)
+                runs = headline_runs(
+                    cells, headline=headline, dataset=dataset, budget=budget, label=method
+                )
+                required = headline.required_draws(budget)
                 values.append(
-                    headline_cell_text(metric_cell(runs, metric, provenance), metric)
+                    headline_cell(runs, metric, provenance=provenance, required_draws=required)
                     if runs
                     else "–"
                 )
@@ -76,7 +100,24 @@ def headline_markdown(
         unit = " (as a fraction)" if metric == "auc" else " (%)"
         lines += [f"Test {METRIC_LABELS[metric]}{unit}:", "", *markdown_table(header, table), ""]
     lines.append(class_counts_sentence(headline))
+    if answer:
+        lines += ["", *(f"- {sentence}" for sentence in answer)]
     return "\n".join(lines) + "\n"
+
+
+def headline_cell(
+    runs: Sequence[LedgerRow], metric: str, *, provenance: Provenance, required_draws: int
+) -> str:
+    """A headline cell: its pooled runs, ``(d=1 of 10)`` while below the protocol's draws, and,
+    where current runs replace earlier code's better-evidenced ones, those beside it."""
+    cell = metric_cell(runs, metric, provenance)
+    text = headline_cell_text(cell, metric, required_draws)
+    earlier = earlier_runs(runs, provenance)
+    if earlier and cell.draws < required_draws:
+        replaced = metric_cell(earlier, metric, provenance)
+        if replaced.draws > cell.draws:
+            text += f"; earlier code {headline_cell_text(replaced, metric, required_draws)}"
+    return text
 
 
 def majority_scores(dataset: HeadlineDataset) -> dict[str, float]:
@@ -128,10 +169,11 @@ def majority_markdown(
     tests = []
     for dataset in headline.datasets:
         chance = majority_scores(dataset)["balanced_accuracy"]
-        table_cells = cells.get((dataset.name, headline.image_size, BUDGET_VALIDATION), {})
         for budget in headline.budgets:
             for method in methods:
-                runs = table_cells.get(method, {}).get(budget)
+                runs = headline_runs(
+                    cells, headline=headline, dataset=dataset, budget=budget, label=method
+                )
                 if runs:
                     values = draw_means(runs, "balanced_accuracy", provenance)
                     tests.append(
@@ -162,6 +204,52 @@ def majority_markdown(
         *markdown_table(["cell", "beats the majority guess"], table),
         "",
         class_counts_sentence(headline),
+        "",
+    ]
+
+
+def cost_markdown(
+    rows: Sequence[LedgerRow],
+    *,
+    reference: Reference,
+    provenance: Provenance,
+    methods: Sequence[str],
+    headline: HeadlineConfig,
+) -> list[str]:
+    """What the headline cells of today's code cost to train, per row: the runs' fit seconds
+    (the manifests' ``train_seconds``), in core-hours at the grid's one thread per run."""
+    cells = budget_cells(rows, reference)
+    table = []
+    for method in methods:
+        runs = [
+            run
+            for dataset in headline.datasets
+            for budget in headline.budgets
+            for run in headline_runs(
+                cells, headline=headline, dataset=dataset, budget=budget, label=method
+            )
+            if provenance.is_current(run) and not run.earlier_selection
+        ]
+        seconds = [run.train_seconds for run in runs if run.train_seconds is not None]
+        if seconds:
+            table.append(
+                [
+                    method,
+                    str(len(seconds)),
+                    f"{sum(seconds) / 3600:.2f}",
+                    f"{sum(seconds) / len(seconds) / 60:.1f}",
+                ]
+            )
+    if not table:
+        return []
+    return [
+        "## What the headline cells cost",
+        "",
+        "Fit time of the headline cells' runs of today's code, summed per row: core-hours when "
+        "each run has one thread, as the grid's queue in docs/reproducing.md runs them. The "
+        "features and clustering stages, shared by the methods of one experiment, are not in it.",
+        "",
+        *markdown_table(["method", "runs", "core-hours", "minutes per run"], table),
         "",
     ]
 

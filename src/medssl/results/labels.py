@@ -76,10 +76,21 @@ def flatten(section: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def row_label(row: LedgerRow, reference: Reference) -> str:
     """The method, with what differs from params.yaml when anything does."""
-    found = differences(row, reference)
+    return _label(row.method, differences(row, reference))
+
+
+def variant_label(method: str, params: Mapping[str, Any], reference: Reference) -> str:
+    """The label of a run of ``method`` whose params are params.yaml's with ``params`` laid over
+    them, as ``row_label`` would name it."""
+    expected = flatten(reference.get(method, {}))
+    actual = {**expected, **flatten(params)}
+    return _label(method, [(k, v) for k, v in sorted(actual.items()) if expected.get(k) != v])
+
+
+def _label(method: str, found: Sequence[tuple[str, Any]]) -> str:
     if not found:
-        return row.method
-    return f"{row.method} [{', '.join(f'{key}={value}' for key, value in found)}]"
+        return method
+    return f"{method} [{', '.join(f'{key}={value}' for key, value in found)}]"
 
 
 def is_variant(label: str) -> bool:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
+from medssl.core.metrics import budget_text
+from medssl.results.answer import answer_sentences
 from medssl.results.budget_tables import budget_markdown, protocol_effect_markdown
 from medssl.results.experiment_tables import (
     ablation_markdown,
@@ -24,7 +26,7 @@ from medssl.results.experiment_tables import (
     open_set_markdown,
 )
 from medssl.results.figures import CURVES_FILE, budget_curves, curves_json, draw_budget_figures
-from medssl.results.headline import majority_markdown
+from medssl.results.headline import cost_markdown, majority_markdown
 from medssl.results.labels import Reference
 from medssl.results.ledger import LedgerRow, current_rows
 from medssl.results.patch_tables import PatchPaperScores, patch_markdown
@@ -71,7 +73,23 @@ def results_page(
         "paired comparison survives Holm's correction over every comparison on this page.",
         "",
     ]
+    answer = answer_sentences(rows, reference=reference, provenance=provenance, settings=settings)
+    lines += [
+        f"## Which method at {budget_text(min(settings.headline.budgets))}",
+        "",
+        "Against the equal-footing baseline, on the README's headline cells:",
+        "",
+        *(f"- {sentence}" for sentence in answer),
+        "",
+    ]
     lines += majority_markdown(
+        rows,
+        reference=reference,
+        provenance=provenance,
+        methods=inputs.headline_methods,
+        headline=settings.headline,
+    )
+    lines += cost_markdown(
         rows,
         reference=reference,
         provenance=provenance,

@@ -5,9 +5,10 @@ checked against the method sections and the dataset catalogue before any page is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from medssl.core.config import NonEmpty, PositiveInt, build_config, load_params, section
 from medssl.core.errors import ConfigError
@@ -34,7 +35,13 @@ class HeadlineDataset:
 class HeadlineConfig:
     datasets: Annotated[tuple[HeadlineDataset, ...], NonEmpty()]
     budgets: Annotated[tuple[PositiveInt, ...], NonEmpty()]  # labels per class
+    # labelled draws the protocol asks for at each budget, in budgets' order: a cell with fewer is
+    # shown as incomplete (d=3 of 10)
+    draws: Annotated[tuple[PositiveInt, ...], NonEmpty()]
     image_size: PositiveInt
+
+    def required_draws(self, budget: int) -> int:
+        return dict(zip(self.budgets, self.draws, strict=True))[budget]
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class ResultsConfig:
     headline: HeadlineConfig
     ablations: tuple[Ablation, ...]
     patch_dataset: str
+    # the equal-footing baseline: reference_method's runs with these params (augmentation), the
+    # baseline of every paired difference where a cell has them; empty: its params.yaml defaults
+    reference_params: Mapping[str, Any] = field(default_factory=dict)
 
 
 def load_results_config(params_path: Path) -> ResultsConfig:
@@ -66,12 +76,27 @@ def load_results_config(params_path: Path) -> ResultsConfig:
     for where, method in named:
         if method not in methods or method == "enabled":
             raise ConfigError(f"{where}: '{method}' is not a method section of params.yaml")
+    if not isinstance(config.reference_params, Mapping):
+        raise ConfigError(
+            f"results.reference_params: expected a mapping, got {config.reference_params!r}"
+        )
+    unknown = [k for k in config.reference_params if k not in methods[config.reference_method]]
+    if unknown:
+        raise ConfigError(
+            f"results.reference_params: {config.reference_method} has no param(s) "
+            f"{', '.join(unknown)}"
+        )
     for ablation in config.ablations:
         unknown = [key for key in ablation.params if key not in methods[ablation.method]]
         if unknown:
             raise ConfigError(
                 f"results.ablations: {ablation.method} has no param(s) {', '.join(unknown)}"
             )
+    if len(config.headline.draws) != len(config.headline.budgets):
+        raise ConfigError(
+            f"results.headline.draws has {len(config.headline.draws)} values; it needs one per "
+            f"budget ({len(config.headline.budgets)})"
+        )
     datasets = known_dataset_names()
     for where, name in [
         *(("results.headline.datasets", d.name) for d in config.headline.datasets),

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from medssl.core.metrics import mean_and_std
 from medssl.results.ledger import LedgerRow, newest_run
@@ -32,6 +32,7 @@ ALPHA = 1 - CONFIDENCE  # the family-wise error rate Holm's correction keeps cla
 # t-interval one degree of freedom, and on a 156-image test set two equal differences (one image is
 # 0.64 points) give it zero width: a claim from nothing.
 CLAIM_DRAWS = 3
+POWER = 0.8  # the power line: the difference a cell's draws would find this often
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,16 @@ def pooled_runs(rows: Sequence[LedgerRow], provenance: Provenance) -> list[Ledge
         by_seed[(row.split_seed, row.training_seed)].append(row)
     kept = {id(newest_run(group)) for group in by_seed.values()}
     return [row for row in current if id(row) in kept]
+
+
+def earlier_runs(rows: Sequence[LedgerRow], provenance: Provenance) -> list[LedgerRow]:
+    """The runs of an earlier code version or selection rule that a cell's current runs replace
+    (as ``pooled_runs`` would choose among them alone); none when the cell has no current runs,
+    since then the earlier runs are the cell."""
+    current = {id(r) for r in rows if provenance.is_current(r) and not r.earlier_selection}
+    if not current:
+        return []
+    return pooled_runs([r for r in rows if id(r) not in current], provenance)
 
 
 def by_draw(rows: Iterable[LedgerRow]) -> dict[int, list[LedgerRow]]:
@@ -116,6 +127,7 @@ class PairedDifference:
     ties: int
     losses: int
     p: float = math.nan  # two-sided, of a zero mean difference; nan with one draw
+    sd: float = math.nan  # of the per-draw differences; nan with one draw
 
     def claim(self, corrected_p: float) -> str:
         """``ahead`` or ``behind`` where the draws are enough and ``corrected_p`` (Holm's, over
@@ -153,6 +165,29 @@ def zero_difference_test(differences: Sequence[float]) -> tuple[float, float, fl
     return mean, float(interval.low), float(interval.high), p
 
 
+def detectable_difference(sd: float, draws: int, *, alpha: float, power: float = POWER) -> float:
+    """The smallest true mean difference that a two-sided paired t-test at level ``alpha`` over
+    ``draws`` draws finds with probability ``power``, when per-draw differences have standard
+    deviation ``sd`` (exact, by the noncentral t); nan below two draws or without spread."""
+    if draws < 2 or not sd > 0:
+        return math.nan
+    freedom = draws - 1
+    critical = stats.t.ppf(1 - alpha / 2, freedom)
+
+    def shortfall(difference: float) -> float:
+        shift = difference * math.sqrt(draws) / sd
+        wrong_sign = stats.nct.cdf(-critical, freedom, shift)
+        # scipy answers nan for some far-tail values of the wrong-sign rejection, which are
+        # below 1e-9 wherever that happens
+        found = stats.nct.sf(critical, freedom, shift) + np.nan_to_num(wrong_sign)
+        return float(found) - power
+
+    upper = sd
+    while shortfall(upper) < 0:
+        upper *= 2
+    return float(optimize.brentq(shortfall, 0.0, upper, xtol=1e-6 * sd))
+
+
 def paired_difference(
     rows: Sequence[LedgerRow], baseline: Sequence[LedgerRow], metric: str
 ) -> PairedDifference | None:
@@ -180,6 +215,7 @@ def paired_difference(
         sum(d == 0 for d in differences),
         sum(d < 0 for d in differences),
         p,
+        float(np.std(means, ddof=1)) if len(means) > 1 else math.nan,
     )
 
 

@@ -36,9 +36,11 @@ def difference_text(difference: PairedDifference, metric: str) -> str:
     return text
 
 
-def headline_cell_text(cell: Cell, metric: str) -> str:
-    """``81.2 ± 2.0 (d=3)`` in %, or ``0.812 ± 0.020 (d=3)`` for AUC; marked as ``cell_text``."""
-    return f"{format_score(cell.score(), metric)} (d={cell.draws}){_marks(cell)}"
+def headline_cell_text(cell: Cell, metric: str, required_draws: int = 0) -> str:
+    """``81.2 ± 2.0 (d=3)`` in %, or ``0.812 ± 0.020 (d=3)`` for AUC; ``(d=3 of 10)`` below the
+    ``required_draws`` the protocol asks for; marked as ``cell_text``."""
+    of = f" of {required_draws}" if cell.draws < required_draws else ""
+    return f"{format_score(cell.score(), metric)} (d={cell.draws}{of}){_marks(cell)}"
 
 
 def _marks(cell: Cell) -> str:
