@@ -213,6 +213,16 @@ def test_repro_sweep_and_remote_on_real_data(tmp_path: Path, data_mirror: str):
         (method, budget): 2 for method in ("supervised_cnn", "pca_svm") for budget in (3, 4, 5)
     }
     assert "0 runs added" in _run([*results, "append"], repo, environment)  # each run once
+    # after a later commit, HEAD's `dvc exp show` no longer lists the queue's experiments; their
+    # baseline commit does
+    baseline = _run(["git", "rev-parse", "HEAD"], repo, environment).strip()
+    _run(["git", "commit", "--allow-empty", "-qm", "a later commit"], repo, environment)
+    later = [sys.executable, "-m", "medssl.results.cli", "--ledger", str(tmp_path / "later.csv")]
+    _run([*later, "append", "--rev", baseline], repo, environment)
+    assert (
+        Counter((row.method, row.labels_per_class) for row in read_ledger(tmp_path / "later.csv"))
+        == runs
+    )
     page = tmp_path / "results.md"
     _run(
         [*results, "render", "--page", str(page), "--figures", str(tmp_path / "figures")],

@@ -1,6 +1,7 @@
 """``medssl-results``: keep the results ledger and generate the results page from it.
 
 medssl-results append                    # finished experiments of `dvc exp show --json`
+medssl-results append --rev COMMIT       # ... of experiments queued at an earlier COMMIT
 medssl-results append --exp-show old.json   # or saved exports (older ones too)
 medssl-results render                    # docs/results.md and its figures, from the ledger
 medssl-results fingerprint               # results/fingerprints.json, after a change of numbers
@@ -33,19 +34,27 @@ from medssl.results.settings import load_results_config
 LEDGER = Path("results/ledger.csv")
 
 
-def _exp_show(source: str | None) -> list[Any]:
+def _exp_show(source: str | None, revision: str | None) -> list[Any]:
     if source is None:
-        completed = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
+        # experiments queued at an earlier commit are listed only when asked for by that baseline
+        command = ["dvc", "exp", "show", "--json", *(["--rev", revision] if revision else [])]
+        completed = subprocess.run(command, capture_output=True, text=True)
         if completed.returncode != 0:
-            raise MedsslError(f"dvc exp show --json failed: {completed.stderr.strip()}")
+            raise MedsslError(f"{' '.join(command)} failed: {completed.stderr.strip()}")
         return json.loads(completed.stdout)
     return json.loads(Path(source).read_text(encoding="utf-8"))
 
 
 def append(args: argparse.Namespace) -> None:
     existing = read_ledger(args.ledger)
+    if args.exp_show and args.rev:
+        raise MedsslError("--rev reads `dvc exp show`; it cannot be given with --exp-show files")
+    sources = args.exp_show or [None] * max(len(args.rev or []), 1)
+    revisions = args.rev or [None] * len(sources)
     new = [
-        row for source in (args.exp_show or [None]) for row in rows_from_exp_show(_exp_show(source))
+        row
+        for source, revision in zip(sources, revisions, strict=True)
+        for row in rows_from_exp_show(_exp_show(source, revision))
     ]
     rows, added = merge(existing, new)
     write_ledger(args.ledger, rows)
@@ -124,6 +133,13 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         metavar="FILE",
         help="saved `dvc exp show --json` outputs; default: run it",
+    )
+    add.add_argument(
+        "--rev",
+        nargs="+",
+        metavar="COMMIT",
+        help="the experiments whose baseline is COMMIT (queued before a later commit); "
+        "default: HEAD's",
     )
     add.set_defaults(run=append)
     page = commands.add_parser("render", help="write the results page from the ledger")
