@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -14,8 +15,12 @@ from helpers.ledger_rows import ledger_row
 from medssl.core.errors import DataError, MedsslError
 from medssl.results.answer import answer_sentences
 from medssl.results.budget_tables import (
+    AGAINST_BASELINE,
+    AGAINST_PRACTICE,
+    OTHER,
     comparisons,
     equal_footing_label,
+    page_comparisons,
     protocol_effect_markdown,
 )
 from medssl.results.figures import CURVES_FILE, budget_curves, curves_json
@@ -26,7 +31,7 @@ from medssl.results.headline import (
     with_headline,
 )
 from medssl.results.ingest import rows_from_exp_show
-from medssl.results.labels import BUDGET_VALIDATION, reference_params, row_label
+from medssl.results.labels import BUDGET_VALIDATION, budget_cells, reference_params, row_label
 from medssl.results.ledger import (
     LedgerRow,
     current_rows,
@@ -688,3 +693,25 @@ def test_the_cost_table_sums_the_current_headline_runs_fit_time():
         )
         == []
     )
+
+
+def test_holm_corrects_each_question_of_the_headline_in_its_own_family():
+    reference = reference_params(REPO_ROOT / "params.yaml")
+    rows = [_run("supervised_cnn", d, 0, 0.7) for d in range(3)]
+    rows += [_run("fixmatch", d, 0, 0.8 + x) for d, x in enumerate([0.0, 0.01, 0.02])]
+    rows += [_run("ssgan", d, 0, 0.7 + x) for d, x in enumerate([0.04, 0.05, 0.06])]
+    rows += [  # the same rows on a dataset outside the headline: the rest of the page
+        dataclasses.replace(row, dataset="mnist") for row in rows
+    ]
+    cells = budget_cells(rows, reference)
+    baseline = equal_footing_label(SETTINGS, reference)
+    found = page_comparisons(
+        cells, provenance=EVERYTHING_CURRENT, settings=SETTINGS, baseline=baseline
+    )
+    family = {(c.table[0], c.row, c.baseline): (c.family, c.family_size) for c in found}
+    assert family[("pneumoniamnist", "ssgan", "supervised_cnn")] == (AGAINST_BASELINE, 2)
+    assert family[("pneumoniamnist", "fixmatch", "supervised_cnn")] == (AGAINST_BASELINE, 2)
+    assert family[("pneumoniamnist", "ssgan", "fixmatch")] == (AGAINST_PRACTICE, 1)
+    assert {f for (dataset, *_), f in family.items() if dataset == "mnist"} == {(OTHER, 3)}
+    alone = next(c for c in found if c.table[0] == "pneumoniamnist" and c.baseline == "fixmatch")
+    assert alone.holm_p == alone.balanced.p  # a family of one: Holm changes nothing

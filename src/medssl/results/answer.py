@@ -1,6 +1,6 @@
 """The answer the benchmark exists to give: which method, at the smallest headline budget, on each
 headline dataset, in one sentence each, as far as the paired comparisons against the equal-footing
-baseline (Holm-corrected over the page's family) allow. Where none survives, the sentence bounds
+baseline (Holm-corrected within their family) allow. Where none survives, the sentence bounds
 what was missed instead: no method's 95 % interval reaches beyond +X points."""
 
 from __future__ import annotations

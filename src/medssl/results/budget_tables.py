@@ -4,6 +4,7 @@ effect on the ranking."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,7 +60,7 @@ def budget_markdown(
 ) -> list[str]:
     cells = budget_cells(rows, reference)
     baseline = equal_footing_label(settings, reference)
-    family = page_comparisons(cells, provenance=provenance, settings=settings, baseline=baseline)
+    found = page_comparisons(cells, provenance=provenance, settings=settings, baseline=baseline)
     lines = []
     for (dataset, size, protocol), methods in sorted(cells.items()):
         budgets = budgets_of(methods)
@@ -87,8 +88,7 @@ def budget_markdown(
         lines += paired_markdown(
             methods,
             budgets=budgets,
-            comparisons=[c for c in family if c.table == (dataset, size, protocol)],
-            family_size=sum(not math.isnan(c.balanced.p) for c in family),
+            comparisons=[c for c in found if c.table == (dataset, size, protocol)],
             provenance=provenance,
             bases=(baseline, settings.reference_method, *settings.current_practice),
         )
@@ -130,10 +130,17 @@ def equal_footing_label(settings: ResultsConfig, reference: Reference) -> str:
     return variant_label(settings.reference_method, settings.reference_params, reference)
 
 
+# Holm's families: the questions the headline asks, each corrected on its own, and the rest of the
+# page together. Fixed before the issue-41 grid's runs, so that no family is drawn after the data.
+AGAINST_BASELINE = "headline cells, every row against the supervised baseline"
+AGAINST_PRACTICE = "headline cells, seed methods against current practice"
+OTHER = "every other comparison on the page"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One row against one baseline at one budget of one table, on the same draws and seeds, with
-    its p corrected by Holm's method over every comparison on the page."""
+    its p corrected by Holm's method within its family (``family_size`` comparisons with a p)."""
 
     table: Table
     budget: int
@@ -141,7 +148,9 @@ class Comparison:
     baseline: str
     balanced: PairedDifference  # the claims' metric
     auc: PairedDifference
-    holm_p: float
+    family: str
+    holm_p: float = math.nan
+    family_size: int = 0
 
 
 def page_comparisons(
@@ -151,7 +160,8 @@ def page_comparisons(
     settings: ResultsConfig,
     baseline: str,
 ) -> list[Comparison]:
-    """Every paired comparison the page shows, Holm-corrected together (balanced accuracy)."""
+    """Every paired comparison the page shows, Holm-corrected within its family (balanced
+    accuracy)."""
     found = []
     for table, methods in sorted(cells.items()):
         for budget in budgets_of(methods):
@@ -160,9 +170,36 @@ def page_comparisons(
                 balanced = paired_difference(present[label], present[base], CLAIM_METRIC)
                 auc = paired_difference(present[label], present[base], "auc")
                 if balanced is not None and auc is not None:
-                    found.append((table, budget, label, base, balanced, auc))
-    corrected = holm([balanced.p for *_, balanced, _ in found])
-    return [Comparison(*fields, holm_p) for fields, holm_p in zip(found, corrected, strict=True)]
+                    family = comparison_family(
+                        table, budget, label=label, base=base, settings=settings, baseline=baseline
+                    )
+                    found.append(Comparison(table, budget, label, base, balanced, auc, family))
+    corrected: dict[int, Comparison] = {}
+    for family in dict.fromkeys(c.family for c in found):
+        indices = [i for i, c in enumerate(found) if c.family == family]
+        size = sum(not math.isnan(found[i].balanced.p) for i in indices)
+        adjusted = holm([found[i].balanced.p for i in indices])
+        for i, holm_p in zip(indices, adjusted, strict=True):
+            corrected[i] = dataclasses.replace(found[i], holm_p=holm_p, family_size=size)
+    return [corrected[i] for i in range(len(found))]
+
+
+def comparison_family(
+    table: Table, budget: int, *, label: str, base: str, settings: ResultsConfig, baseline: str
+) -> str:
+    """Which of Holm's families a comparison belongs to."""
+    headline = settings.headline
+    in_headline = (
+        table[0] in {d.name for d in headline.datasets}
+        and table[1] == headline.image_size
+        and table[2] == BUDGET_VALIDATION
+        and budget in headline.budgets
+    )
+    if not in_headline or is_variant(label) and label != baseline:
+        return OTHER
+    if base in (baseline, settings.reference_method):
+        return AGAINST_BASELINE
+    return AGAINST_PRACTICE if base in settings.current_practice else OTHER
 
 
 def _pooled_at(methods: Methods, budget: int, provenance: Provenance) -> dict[str, list[LedgerRow]]:
@@ -205,7 +242,6 @@ def paired_markdown(
     *,
     budgets: Sequence[int],
     comparisons: Sequence[Comparison],
-    family_size: int,
     provenance: Provenance,
     bases: Sequence[str],
 ) -> list[str]:
@@ -248,7 +284,12 @@ def paired_markdown(
             "",
             f"Paired differences with {budget_text(budget)} (row minus baseline, on the same "
             "draws and training seeds; mean over draws [95 % t-interval over draws]; p two-sided, "
-            f"Holm p corrected over all {family_size} comparisons on this page):",
+            "Holm p corrected within the comparison's family: "
+            + "; ".join(
+                f"{family}, {size} comparisons"
+                for family, size in dict.fromkeys((c.family, c.family_size) for c in here)
+            )
+            + "):",
             "",
             *markdown_table(header, table),
             "",
@@ -257,11 +298,12 @@ def paired_markdown(
             if any(c.baseline == base for c in here):
                 lines += [claims_sentence(base, claims[base]["ahead"], claims[base]["behind"]), ""]
         base = next((b for b in dict.fromkeys(bases) if any(c.baseline == b for c in here)), None)
+        against = [c for c in here if c.baseline == base]
         power = base and power_sentence(
-            [c.balanced for c in here if c.baseline == base],
+            [c.balanced for c in against],
             baseline=base,
             budget=budget,
-            family_size=family_size,
+            family_size=max(c.family_size for c in against),
         )
         lines += [power, ""] if power else []
     return lines
@@ -272,7 +314,7 @@ def power_sentence(
 ) -> str:
     """The cell's power line: with its draws and the median spread of the per-draw differences to
     ``baseline``, the smallest true difference the paired test finds with probability POWER,
-    uncorrected and at Holm's strictest step over the page's family; so that "no claim" reads "no
+    uncorrected and at Holm's strictest step over its family; so that "no claim" reads "no
     difference larger than X"."""
     spread = [d for d in differences if d.draws >= CLAIM_DRAWS and d.sd > 0]
     if not spread:
@@ -287,7 +329,7 @@ def power_sentence(
         f"per-draw differences to {baseline} ({100 * sd:.1f} points), a true difference of "
         f"{100 * uncorrected:.1f} points in balanced accuracy is found {often} of the time at an "
         f"uncorrected {level} level, and one of {100 * strictest:.1f} points under Holm's "
-        f"correction over the page's {family_size} comparisons (its strictest step, "
+        f"correction over the {family_size} comparisons of its family (its strictest step, "
         f"{ALPHA:g} / {family_size})."
     )
     if strictest >= 1.0:

@@ -19,7 +19,13 @@ from medssl.core.errors import MedsslError
 from medssl.core.io import write_text
 from medssl.core.metrics import budget_text
 from medssl.results.answer import answer_sentences
-from medssl.results.budget_tables import budget_markdown, protocol_effect_markdown
+from medssl.results.budget_tables import (
+    AGAINST_BASELINE,
+    AGAINST_PRACTICE,
+    OTHER,
+    budget_markdown,
+    protocol_effect_markdown,
+)
 from medssl.results.experiment_tables import (
     ablation_markdown,
     generator_markdown,
@@ -70,7 +76,8 @@ def results_page(
         "differ from `params.yaml`. The validation protocol in each title is how many labelled "
         "validation images chose the checkpoints; they count in the label cost. Claims use "
         "balanced accuracy, which a majority-class guess cannot win, and are made only where a "
-        "paired comparison survives Holm's correction over every comparison on this page.",
+        "paired comparison survives Holm's correction within its family, one of three: "
+        f"{AGAINST_BASELINE}; {AGAINST_PRACTICE}; {OTHER}.",
         "",
     ]
     answer = answer_sentences(rows, reference=reference, provenance=provenance, settings=settings)
