@@ -658,9 +658,14 @@ def test_the_answer_names_what_survives_holm_or_bounds_what_was_missed():
         "not measured against supervised_cnn [flip=True, shift_fraction=0.125] yet."
     )
     noisy = [_run("ssgan", d, 0, x) for d, x in enumerate((0.60, 0.80, 0.75))]
+    one_draw = [_run("plabgan", 0, 0, 0.99)]  # too few draws to bound anything: left out
     (pneumonia, _) = answer_sentences(
-        [*baseline, *noisy], reference=reference, provenance=EVERYTHING_CURRENT, settings=SETTINGS
+        [*baseline, *noisy, *one_draw],
+        reference=reference,
+        provenance=EVERYTHING_CURRENT,
+        settings=SETTINGS,
     )
+    assert "(d=3 of 10; plabgan left out, with fewer draws)" in pneumonia
     high = paired_difference(noisy, baseline, "balanced_accuracy").high
     assert "no method beats supervised_cnn [flip=True, shift_fraction=0.125]" in pneumonia
     assert f"no method's 95 % interval reaches beyond {100 * high:+.1f} points (ssgan)" in pneumonia

@@ -62,9 +62,16 @@ def _sentence(
     against = [c for c in here if c.baseline == base and not is_variant(c.row)]
     if base is None or not against:
         return f"{opening} not measured against {bases[0]} yet."
-    draws = min(c.balanced.draws for c in against)
+    claimable = [c for c in against if c.balanced.draws >= CLAIM_DRAWS]
+    if not claimable:
+        most = max(c.balanced.draws for c in against)
+        return f"{opening} no claim yet (d={most} of {required}; a claim needs {CLAIM_DRAWS})."
+    draws = min(c.balanced.draws for c in claimable)
     evidence = f"d={draws}" + (f" of {required}" if draws < required else "")
-    ahead = [c for c in against if c.balanced.claim(c.holm_p) == "ahead"]
+    fewer = sorted(c.row for c in against if c not in claimable)
+    if fewer:
+        evidence += f"; {', '.join(fewer)} left out, with fewer draws"
+    ahead = [c for c in claimable if c.balanced.claim(c.holm_p) == "ahead"]
     if ahead:
         named = ", ".join(
             f"{c.row} ({difference_text(c.balanced, METRIC)} points, Holm p {p_text(c.holm_p)})"
@@ -74,9 +81,7 @@ def _sentence(
             f"{opening} ahead of {base} in balanced accuracy, surviving Holm's correction "
             f"({evidence}): {named}."
         )
-    if draws < CLAIM_DRAWS:
-        return f"{opening} no claim yet ({evidence}; a claim needs {CLAIM_DRAWS})."
-    widest = max(against, key=lambda c: c.balanced.high)
+    widest = max(claimable, key=lambda c: c.balanced.high)
     return (
         f"{opening} no method beats {base} by a margin that survives Holm's correction "
         f"({evidence}); no method's 95 % interval reaches beyond "

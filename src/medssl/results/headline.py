@@ -101,7 +101,13 @@ def headline_markdown(
         lines += [f"Test {METRIC_LABELS[metric]}{unit}:", "", *markdown_table(header, table), ""]
     lines.append(class_counts_sentence(headline))
     if answer:
-        lines += ["", *(f"- {sentence}" for sentence in answer)]
+        lines += [
+            "",
+            "Which method, against the supervised baseline (paired, Holm-corrected; the results "
+            "page has every comparison):",
+            "",
+            *(f"- {sentence}" for sentence in answer),
+        ]
     return "\n".join(lines) + "\n"
 
 
