@@ -243,7 +243,7 @@ def cost_markdown(
                     method,
                     str(len(seconds)),
                     f"{sum(seconds) / 3600:.2f}",
-                    f"{sum(seconds) / len(seconds) / 60:.1f}",
+                    _minutes(sum(seconds) / len(seconds)),
                 ]
             )
     if not table:
@@ -258,6 +258,10 @@ def cost_markdown(
         *markdown_table(["method", "runs", "core-hours", "minutes per run"], table),
         "",
     ]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f}" if seconds >= 6 else "< 0.1"
 
 
 def with_headline(readme: str, headline: str) -> str:
