@@ -122,7 +122,7 @@ def headline_cell(
     if earlier and cell.draws < required_draws:
         replaced = metric_cell(earlier, metric, provenance)
         if replaced.draws > cell.draws:
-            text += f"; earlier code {headline_cell_text(replaced, metric, required_draws)}"
+            text += f"; earlier code {headline_cell_text(replaced, metric)}"
     return text
 
 
