@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from medssl.core.metrics import budget_text
 from medssl.results.budget_tables import Comparison, equal_footing_label, page_comparisons
-from medssl.results.labels import BUDGET_VALIDATION, Reference, budget_cells, is_variant
+from medssl.results.labels import Reference, budget_cells, headline_table, is_variant
 from medssl.results.ledger import LedgerRow
 from medssl.results.provenance import Provenance
 from medssl.results.settings import HeadlineDataset, ResultsConfig
@@ -40,7 +40,7 @@ def answer_sentences(
             here=[
                 c
                 for c in family
-                if c.table == (dataset.name, settings.headline.image_size, BUDGET_VALIDATION)
+                if c.table == headline_table(dataset.name, settings.headline.image_size)
                 and c.budget == budget
             ],
             bases=(baseline, settings.reference_method),

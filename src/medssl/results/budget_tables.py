@@ -21,6 +21,7 @@ from medssl.results.labels import (
     budget_cells,
     budgets_of,
     default_label,
+    headline_table,
     is_variant,
     variant_label,
 )
@@ -189,12 +190,9 @@ def comparison_family(
 ) -> str:
     """Which of Holm's families a comparison belongs to."""
     headline = settings.headline
-    in_headline = (
-        table[0] in {d.name for d in headline.datasets}
-        and table[1] == headline.image_size
-        and table[2] == BUDGET_VALIDATION
-        and budget in headline.budgets
-    )
+    in_headline = budget in headline.budgets and table in {
+        headline_table(d.name, headline.image_size) for d in headline.datasets
+    }
     if not in_headline or is_variant(label) and label != baseline:
         return OTHER
     if base in (baseline, settings.reference_method):

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from medssl.core.errors import MedsslError
 from medssl.core.metrics import METRIC_LABELS
 from medssl.data.catalog import dataset_spec
-from medssl.results.labels import BUDGET_VALIDATION, Reference, Table, budget_cells
+from medssl.results.labels import Reference, Table, budget_cells, headline_table
 from medssl.results.ledger import LedgerRow
 from medssl.results.provenance import Provenance
 from medssl.results.settings import HeadlineConfig, HeadlineDataset
@@ -57,7 +57,7 @@ def headline_runs(
     label: str,
 ) -> Sequence[LedgerRow]:
     """The runs of one headline cell (``budget_cells``' grouping): none when it is unmeasured."""
-    table = (dataset.name, headline.image_size, BUDGET_VALIDATION)
+    table = headline_table(dataset.name, headline.image_size)
     return cells.get(table, {}).get(label, {}).get(budget, [])
 
 

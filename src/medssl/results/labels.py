@@ -115,6 +115,11 @@ def protocol_label(row: LedgerRow) -> str:
     return f"validation: {row.val_labels_per_class} labels / class"
 
 
+def headline_table(dataset: str, image_size: int) -> Table:
+    """The table of a README headline dataset: validation labels as many as training ones."""
+    return (dataset, image_size, BUDGET_VALIDATION)
+
+
 def table_of(row: LedgerRow) -> Table:
     return (table_dataset(row), row.image_size, protocol_label(row))
 
