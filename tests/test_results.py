@@ -18,6 +18,7 @@ from medssl.results.budget_tables import (
     AGAINST_BASELINE,
     AGAINST_PRACTICE,
     OTHER,
+    all_comparisons,
     comparisons,
     equal_footing_label,
     page_comparisons,
@@ -60,7 +61,13 @@ REFERENCE = {"ssgan": {**PARAMS["methods"]["ssgan"], "train": loop_settings(PARA
 
 def _page(rows, reference, provenance, figures_dir: Path, papers) -> str:
     inputs = PageInputs(reference, provenance, SETTINGS, papers)
-    return results_page(rows, inputs, figures_dir=figures_dir, link_prefix="f")
+    comparisons = all_comparisons(
+        current_rows(rows),
+        reference=inputs.reference,
+        provenance=inputs.provenance,
+        settings=inputs.settings,
+    )
+    return results_page(rows, inputs, comparisons, figures_dir=figures_dir, link_prefix="f")
 
 
 def _detail(accuracies: list[float], budget: int = 10) -> dict:
@@ -230,7 +237,12 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
         load_patch_paper_scores(REPO_ROOT / "results" / "papers.yaml"),
         tuple(methods),
     )
-    page = results_page(ledger, inputs, figures_dir=figures, link_prefix="figures/results")
+    comparisons = all_comparisons(
+        current_rows(ledger), reference=reference, provenance=provenance, settings=SETTINGS
+    )
+    page = results_page(
+        ledger, inputs, comparisons, figures_dir=figures, link_prefix="figures/results"
+    )
     assert page == (REPO_ROOT / "docs" / "results.md").read_text(encoding="utf-8"), (
         "docs/results.md is not what results/ledger.csv gives: run `medssl-results render`"
     )
@@ -241,9 +253,7 @@ def test_the_committed_results_page_is_what_the_ledger_gives(tmp_path: Path):
         provenance=provenance,
         methods=methods,
         headline=SETTINGS.headline,
-        answer=answer_sentences(
-            current_rows(ledger), reference=reference, provenance=provenance, settings=SETTINGS
-        ),
+        answer=answer_sentences(comparisons, reference=reference, settings=SETTINGS),
     )
     assert with_headline(readme, headline) == readme, (
         "README.md's headline is not what results/ledger.csv gives: run `medssl-results render`"
@@ -644,9 +654,13 @@ def test_the_answer_names_what_survives_holm_or_bounds_what_was_missed():
     baseline = [_run("supervised_cnn", d, 0, 0.70, params=augmented) for d in range(3)]
     steady = [_run("ssgan", d, 0, 0.80 + 0.01 * d) for d in range(3)]
     answer = answer_sentences(
-        [*baseline, *steady],
+        all_comparisons(
+            [*baseline, *steady],
+            reference=reference,
+            provenance=EVERYTHING_CURRENT,
+            settings=SETTINGS,
+        ),
         reference=reference,
-        provenance=EVERYTHING_CURRENT,
         settings=SETTINGS,
     )
     pneumonia, breast = answer
@@ -659,9 +673,13 @@ def test_the_answer_names_what_survives_holm_or_bounds_what_was_missed():
     noisy = [_run("ssgan", d, 0, x) for d, x in enumerate((0.60, 0.80, 0.75))]
     one_draw = [_run("plabgan", 0, 0, 0.99)]  # too few draws to bound anything: left out
     (pneumonia, _) = answer_sentences(
-        [*baseline, *noisy, *one_draw],
+        all_comparisons(
+            [*baseline, *noisy, *one_draw],
+            reference=reference,
+            provenance=EVERYTHING_CURRENT,
+            settings=SETTINGS,
+        ),
         reference=reference,
-        provenance=EVERYTHING_CURRENT,
         settings=SETTINGS,
     )
     assert "(d=3 of 10; plabgan left out, with fewer draws)" in pneumonia

@@ -8,10 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from medssl.core.metrics import budget_text
-from medssl.results.budget_tables import Comparison, equal_footing_label, page_comparisons
-from medssl.results.labels import Reference, budget_cells, headline_table, is_variant
-from medssl.results.ledger import LedgerRow
-from medssl.results.provenance import Provenance
+from medssl.results.budget_tables import Comparison, equal_footing_label
+from medssl.results.labels import Reference, headline_table, is_variant
 from medssl.results.settings import HeadlineDataset, ResultsConfig
 from medssl.results.stats import CLAIM_DRAWS, p_text
 from medssl.results.tables import difference_text
@@ -20,17 +18,11 @@ METRIC = "balanced_accuracy"
 
 
 def answer_sentences(
-    rows: Sequence[LedgerRow],
-    *,
-    reference: Reference,
-    provenance: Provenance,
-    settings: ResultsConfig,
+    comparisons: Sequence[Comparison], *, reference: Reference, settings: ResultsConfig
 ) -> list[str]:
-    """One sentence per headline dataset at the smallest headline budget."""
+    """One sentence per headline dataset at the smallest headline budget, from ``comparisons``
+    (``budget_tables.all_comparisons``)."""
     baseline = equal_footing_label(settings, reference)
-    family = page_comparisons(
-        budget_cells(rows, reference), provenance=provenance, settings=settings, baseline=baseline
-    )
     budget = min(settings.headline.budgets)
     return [
         _sentence(
@@ -39,7 +31,7 @@ def answer_sentences(
             required=settings.headline.required_draws(budget),
             here=[
                 c
-                for c in family
+                for c in comparisons
                 if c.table == headline_table(dataset.name, settings.headline.image_size)
                 and c.budget == budget
             ],

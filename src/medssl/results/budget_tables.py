@@ -58,10 +58,12 @@ def budget_markdown(
     provenance: Provenance,
     figures: Mapping[Table, str],
     settings: ResultsConfig,
+    comparisons: Sequence[Comparison],
 ) -> list[str]:
+    """Per table: the budget tables, the earlier code's cells and ``comparisons``
+    (``all_comparisons`` of the same rows)."""
     cells = budget_cells(rows, reference)
     baseline = equal_footing_label(settings, reference)
-    found = page_comparisons(cells, provenance=provenance, settings=settings, baseline=baseline)
     lines = []
     for (dataset, size, protocol), methods in sorted(cells.items()):
         budgets = budgets_of(methods)
@@ -89,7 +91,7 @@ def budget_markdown(
         lines += paired_markdown(
             methods,
             budgets=budgets,
-            comparisons=[c for c in found if c.table == (dataset, size, protocol)],
+            comparisons=[c for c in comparisons if c.table == (dataset, size, protocol)],
             provenance=provenance,
             bases=(baseline, settings.reference_method, *settings.current_practice),
         )
@@ -152,6 +154,23 @@ class Comparison:
     family: str
     holm_p: float = math.nan
     family_size: int = 0
+
+
+def all_comparisons(
+    rows: Sequence[LedgerRow],
+    *,
+    reference: Reference,
+    provenance: Provenance,
+    settings: ResultsConfig,
+) -> list[Comparison]:
+    """Every paired comparison of the page's budget tables, once per render: the tables, the
+    answer sentences and the README's headline read the same list."""
+    return page_comparisons(
+        budget_cells(rows, reference),
+        provenance=provenance,
+        settings=settings,
+        baseline=equal_footing_label(settings, reference),
+    )
 
 
 def page_comparisons(

@@ -21,7 +21,7 @@ from medssl.core.config import load_params
 from medssl.core.errors import MedsslError
 from medssl.core.io import read_json, write_json, write_text
 from medssl.results.answer import answer_sentences
-from medssl.results.budget_tables import equal_footing_label
+from medssl.results.budget_tables import all_comparisons, equal_footing_label
 from medssl.results.headline import headline_markdown, headline_methods, with_headline
 from medssl.results.ingest import rows_from_exp_show
 from medssl.results.labels import reference_params
@@ -86,19 +86,17 @@ def render(args: argparse.Namespace) -> None:
         papers=load_patch_paper_scores(args.papers),
         headline_methods=tuple(methods),
     )
-    write_results_page(ledger, inputs, page=args.page, figures_dir=args.figures)
+    comparisons = all_comparisons(
+        current_rows(ledger), reference=reference, provenance=inputs.provenance, settings=settings
+    )
+    write_results_page(ledger, inputs, comparisons, page=args.page, figures_dir=args.figures)
     headline = headline_markdown(
         current_rows(ledger),
         reference=inputs.reference,
         provenance=inputs.provenance,
         methods=methods,
         headline=settings.headline,
-        answer=answer_sentences(
-            current_rows(ledger),
-            reference=reference,
-            provenance=inputs.provenance,
-            settings=settings,
-        ),
+        answer=answer_sentences(comparisons, reference=reference, settings=settings),
     )
     write_text(args.readme, with_headline(args.readme.read_text(encoding="utf-8"), headline))
     print(f"{args.page}, its figures and {args.readme}'s headline: from {len(ledger)} runs")

@@ -23,6 +23,7 @@ from medssl.results.budget_tables import (
     AGAINST_BASELINE,
     AGAINST_PRACTICE,
     OTHER,
+    Comparison,
     budget_markdown,
     protocol_effect_markdown,
 )
@@ -53,9 +54,15 @@ class PageInputs:
 
 
 def results_page(
-    ledger: Sequence[LedgerRow], inputs: PageInputs, *, figures_dir: Path, link_prefix: str
+    ledger: Sequence[LedgerRow],
+    inputs: PageInputs,
+    comparisons: Sequence[Comparison],
+    *,
+    figures_dir: Path,
+    link_prefix: str,
 ) -> str:
-    """The page, with the ``papers``' published scores beside ours."""
+    """The page, with the ``papers``' published scores beside ours; ``comparisons`` are
+    ``all_comparisons`` of the ledger's current rows."""
     rows = current_rows(ledger)
     if not rows:
         raise MedsslError("the ledger has no runs; add experiments with `medssl-results append`")
@@ -80,7 +87,7 @@ def results_page(
         f"{AGAINST_BASELINE}; {AGAINST_PRACTICE}; {OTHER}.",
         "",
     ]
-    answer = answer_sentences(rows, reference=reference, provenance=provenance, settings=settings)
+    answer = answer_sentences(comparisons, reference=reference, settings=settings)
     lines += [
         f"## Which method at {budget_text(min(settings.headline.budgets))}",
         "",
@@ -105,7 +112,12 @@ def results_page(
     )
     lines += protocol_effect_markdown(rows, reference=reference, provenance=provenance)
     lines += budget_markdown(
-        rows, reference=reference, provenance=provenance, figures=figures, settings=settings
+        rows,
+        reference=reference,
+        provenance=provenance,
+        figures=figures,
+        settings=settings,
+        comparisons=comparisons,
     )
     for ablation in settings.ablations:
         lines += ablation_markdown(
@@ -157,7 +169,12 @@ def provenance_markdown(rows: Sequence[LedgerRow], provenance: Provenance) -> li
 
 
 def write_results_page(
-    ledger: Sequence[LedgerRow], inputs: PageInputs, *, page: Path, figures_dir: Path
+    ledger: Sequence[LedgerRow],
+    inputs: PageInputs,
+    comparisons: Sequence[Comparison],
+    *,
+    page: Path,
+    figures_dir: Path,
 ) -> str:
     link_prefix = (
         figures_dir.relative_to(page.parent)
@@ -167,6 +184,8 @@ def write_results_page(
     # the folder holds generated figures only: one no table draws any more goes
     for stale in figures_dir.glob("*.png") if figures_dir.is_dir() else ():
         stale.unlink()
-    markdown = results_page(ledger, inputs, figures_dir=figures_dir, link_prefix=link_prefix)
+    markdown = results_page(
+        ledger, inputs, comparisons, figures_dir=figures_dir, link_prefix=link_prefix
+    )
     write_text(page, markdown)
     return markdown
