@@ -160,7 +160,11 @@ def test_the_power_line_reads_no_claim_as_no_difference_larger_than_x():
         "over 10 draws, with the median std of the per-draw differences to cnn (4.0 points)" in line
     )
     assert f"no difference of {100 * strict:.1f} points or more" in line
+    # a side row with fewer draws does not set the draws: most comparisons have 10
     three = PairedDifference(0.01, -0.1, 0.12, 3, 2, 0, 1, 0.6, sd=0.05)
+    mixed = power_sentence([*spread, spread[0], three], baseline="cnn", budget=10, family_size=4)
+    assert "over 10 draws (3 of its 4 comparisons have that many; fewer draws have less" in mixed
+    assert "to cnn (3.0 points)" in mixed  # the median std of the three 10-draw comparisons
     hopeless = power_sentence([three], baseline="cnn", budget=10, family_size=72)
     assert "No difference balanced accuracy can take is that large" in hopeless
     assert (

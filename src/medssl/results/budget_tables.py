@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -332,17 +332,25 @@ def power_sentence(
     """The cell's power line: with its draws and the median spread of the per-draw differences to
     ``baseline``, the smallest true difference the paired test finds with probability POWER,
     uncorrected and at Holm's strictest step over its family; so that "no claim" reads "no
-    difference larger than X"."""
+    difference larger than X". The draws are the count most of the comparisons have (the more on
+    a tie), so that a side row with fewer draws does not understate the grid's power."""
     spread = [d for d in differences if d.draws >= CLAIM_DRAWS and d.sd > 0]
     if not spread:
         return ""
-    draws = min(d.draws for d in spread)
-    sd = float(np.median([d.sd for d in spread]))
+    counts = Counter(d.draws for d in spread)
+    draws = max(counts, key=lambda n: (counts[n], n))
+    sd = float(np.median([d.sd for d in spread if d.draws == draws]))
+    others = (
+        f" ({counts[draws]} of its {len(spread)} comparisons have that many; fewer draws have less "
+        "power)"
+        if counts[draws] < len(spread)
+        else ""
+    )
     uncorrected = detectable_difference(sd, draws, alpha=ALPHA)
     strictest = detectable_difference(sd, draws, alpha=ALPHA / max(family_size, 1))
     often, level = f"{100 * POWER:.0f} %", f"{100 * ALPHA:.0f} %"
     text = (
-        f"Power with {budget_text(budget)}: over {draws} draws, with the median std of the "
+        f"Power with {budget_text(budget)}: over {draws} draws{others}, with the median std of the "
         f"per-draw differences to {baseline} ({100 * sd:.1f} points), a true difference of "
         f"{100 * uncorrected:.1f} points in balanced accuracy is found {often} of the time at an "
         f"uncorrected {level} level, and one of {100 * strictest:.1f} points under Holm's "
